@@ -1,0 +1,2 @@
+/** JMH benchmarks and comparison harnesses. */
+package io.workerpools.benchmarks;

@@ -1,0 +1,2 @@
+/** Leases: the token a step holds on a worker while it runs. */
+package io.workerpools.lease;

@@ -1,0 +1,187 @@
+package io.workerpools.model;
+
+import io.workerpools.ConfigurationException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The configuration of a set of pools and workers, validated as a whole: exactly one default pool that
+ * exists, unique ids and names, every worker in at least one existing pool. Immutable; changes produce
+ * a new value. Used to load configuration from files and to seed stores.
+ *
+ * @param pools the pools by id, in insertion order
+ * @param workers the workers by id, in insertion order
+ * @param defaultPool the id of the default pool
+ * @param builtInWorkerEnabled whether rule 1 may send steps to the built-in worker
+ */
+public record Infrastructure(
+    Map<PoolId, WorkerPool> pools,
+    Map<WorkerId, Worker> workers,
+    PoolId defaultPool,
+    boolean builtInWorkerEnabled) {
+
+  /** The id of the default pool that {@link #initial()} creates. */
+  public static final PoolId DEFAULT_POOL_ID = PoolId.of("default");
+
+  public Infrastructure {
+    pools = Collections2.orderedCopy(Objects.requireNonNull(pools, "pools"));
+    workers = Collections2.orderedCopy(Objects.requireNonNull(workers, "workers"));
+    validate(pools, workers, defaultPool);
+  }
+
+  /** What every host starts with: one empty default pool, the built-in worker enabled. */
+  public static Infrastructure initial() {
+    WorkerPool p = new WorkerPool(DEFAULT_POOL_ID, "Default Worker Pool", "");
+    return new Infrastructure(Map.of(p.id(), p), Map.of(), p.id(), true);
+  }
+
+  /** Builds from lists, rejecting duplicate ids with a message naming them. */
+  public static Infrastructure of(
+      Collection<WorkerPool> pools,
+      Collection<Worker> workers,
+      PoolId defaultPool,
+      boolean builtInWorkerEnabled) {
+    Map<PoolId, WorkerPool> p = new LinkedHashMap<>();
+    int i = 0;
+    for (WorkerPool pool : pools) {
+      if (p.put(pool.id(), pool) != null) {
+        throw new ConfigurationException(
+            "pools[" + i + "].id", "duplicate pool id '" + pool.id() + "'; pool ids must be unique");
+      }
+      i++;
+    }
+    Map<WorkerId, Worker> w = new LinkedHashMap<>();
+    i = 0;
+    for (Worker worker : workers) {
+      if (w.put(worker.id(), worker) != null) {
+        throw new ConfigurationException(
+            "workers[" + i + "].id",
+            "duplicate worker id '" + worker.id() + "'; worker ids must be unique");
+      }
+      i++;
+    }
+    return new Infrastructure(p, w, defaultPool, builtInWorkerEnabled);
+  }
+
+  private static void validate(
+      Map<PoolId, WorkerPool> pools, Map<WorkerId, Worker> workers, PoolId defaultPool) {
+    if (defaultPool == null) {
+      throw new ConfigurationException("defaultPool", "must name one pool");
+    }
+    if (!pools.containsKey(defaultPool)) {
+      throw new ConfigurationException(
+          "defaultPool",
+          "names pool '" + defaultPool + "', which does not exist; known pools: " + pools.keySet());
+    }
+    Map<String, PoolId> poolNames = new HashMap<>();
+    for (WorkerPool p : pools.values()) {
+      PoolId other = poolNames.putIfAbsent(p.name(), p.id());
+      if (other != null) {
+        throw new ConfigurationException(
+            "pool " + p.id() + ".name",
+            "'" + p.name() + "' is already the name of pool '" + other + "'; names must be unique");
+      }
+    }
+    Map<String, WorkerId> workerNames = new HashMap<>();
+    for (Worker w : workers.values()) {
+      if (w.isBuiltIn()) {
+        throw new ConfigurationException(
+            "worker " + w.id() + ".id",
+            "'" + Worker.BUILT_IN_ID + "' is reserved for the built-in worker; choose another id");
+      }
+      WorkerId other = workerNames.putIfAbsent(w.name(), w.id());
+      if (other != null) {
+        throw new ConfigurationException(
+            "worker " + w.id() + ".name",
+            "'" + w.name() + "' is already the name of worker '" + other + "'; names must be unique");
+      }
+      for (PoolId p : w.pools()) {
+        if (!pools.containsKey(p)) {
+          throw new ConfigurationException(
+              "worker " + w.id() + ".pools",
+              "names pool '" + p + "', which does not exist; known pools: " + pools.keySet());
+        }
+      }
+    }
+  }
+
+  public WorkerPool defaultPoolValue() {
+    return pools.get(defaultPool);
+  }
+
+  public Optional<WorkerPool> pool(PoolId id) {
+    return Optional.ofNullable(pools.get(id));
+  }
+
+  public Optional<Worker> worker(WorkerId id) {
+    return Optional.ofNullable(workers.get(id));
+  }
+
+  /** The workers of a pool, enabled or not, in insertion order. */
+  public List<Worker> workersIn(PoolId pool) {
+    List<Worker> out = new ArrayList<>();
+    for (Worker w : workers.values()) {
+      if (w.pools().contains(pool)) {
+        out.add(w);
+      }
+    }
+    return out;
+  }
+
+  public Infrastructure withPool(WorkerPool pool) {
+    Map<PoolId, WorkerPool> p = new LinkedHashMap<>(pools);
+    p.put(pool.id(), pool);
+    return new Infrastructure(p, workers, defaultPool, builtInWorkerEnabled);
+  }
+
+  /**
+   * Without the pool. The default pool cannot be removed (move the default first), nor a pool that
+   * still holds workers (move or remove them first).
+   */
+  public Infrastructure withoutPool(PoolId id) {
+    if (id.equals(defaultPool)) {
+      throw new ConfigurationException(
+          "pool " + id,
+          "is the default pool and cannot be removed; make another pool the default first");
+    }
+    List<Worker> members = workersIn(id);
+    if (!members.isEmpty()) {
+      throw new ConfigurationException(
+          "pool " + id,
+          "still holds "
+              + members.size()
+              + " worker(s) "
+              + members.stream().map(w -> w.id().value()).toList()
+              + "; move or remove them first");
+    }
+    Map<PoolId, WorkerPool> p = new LinkedHashMap<>(pools);
+    p.remove(id);
+    return new Infrastructure(p, workers, defaultPool, builtInWorkerEnabled);
+  }
+
+  public Infrastructure withWorker(Worker worker) {
+    Map<WorkerId, Worker> w = new LinkedHashMap<>(workers);
+    w.put(worker.id(), worker);
+    return new Infrastructure(pools, w, defaultPool, builtInWorkerEnabled);
+  }
+
+  public Infrastructure withoutWorker(WorkerId id) {
+    Map<WorkerId, Worker> w = new LinkedHashMap<>(workers);
+    w.remove(id);
+    return new Infrastructure(pools, w, defaultPool, builtInWorkerEnabled);
+  }
+
+  public Infrastructure withDefaultPool(PoolId id) {
+    return new Infrastructure(pools, workers, id, builtInWorkerEnabled);
+  }
+
+  public Infrastructure withBuiltInWorkerEnabled(boolean enabled) {
+    return new Infrastructure(pools, workers, defaultPool, enabled);
+  }
+}

@@ -1,0 +1,2 @@
+/** Runnable examples and the README demo. */
+package io.workerpools.examples;

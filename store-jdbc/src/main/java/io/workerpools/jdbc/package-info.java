@@ -1,0 +1,2 @@
+/** An InfrastructureStore on plain JDBC, proven on PostgreSQL. */
+package io.workerpools.jdbc;

@@ -1,0 +1,2 @@
+/** SSH workers through the Apache MINA SSHD client. */
+package io.workerpools.ssh;
