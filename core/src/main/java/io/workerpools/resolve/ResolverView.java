@@ -36,7 +36,10 @@ final class ResolverView {
   private boolean builtInEnabled = true;
   private final Map<WorkerId, WorkerState> workers = new HashMap<>();
   private final Map<PoolId, PoolIndex> indexes = new HashMap<>();
-  private final Map<String, LeaseRecord> leases = new HashMap<>();
+  /** Active leases by id: a {@link LeaseRecord}, or a {@link Held} for this node's own leases. */
+  private final Map<String, Object> leases = new HashMap<>();
+  /** Set by {@link #apply}: the entry of the lease that ended, if any. */
+  Object endedLease;
   private final Map<String, WorkerId> affinity =
       new LinkedHashMap<>(256, 0.75f, true) {
         private static final long serialVersionUID = 1L;
@@ -46,6 +49,15 @@ final class ResolverView {
           return size() > MAX_AFFINITY_KEYS;
         }
       };
+
+  /** A lease this node holds: kept in the lease map in place of its record (one entry, not two). */
+  interface Held {
+    LeaseRecord record();
+  }
+
+  static LeaseRecord recordOf(Object entry) {
+    return entry instanceof Held h ? h.record() : (LeaseRecord) entry;
+  }
 
   /** A worker's runtime state and its places in the indexes. */
   static final class WorkerState {
@@ -90,6 +102,10 @@ final class ResolverView {
     Map<WorkerId, HealthReport> health = store.health();
     java.util.Set<WorkerId> draining = store.draining();
     List<LeaseRecord> current = store.leases();
+    Map<String, Held> mine = new HashMap<>();
+    for (Held h : held()) {
+      mine.put(h.record().leaseId(), h);
+    }
     pools.clear();
     workers.clear();
     indexes.clear();
@@ -98,7 +114,8 @@ final class ResolverView {
     defaultPool = infra.defaultPool();
     builtInEnabled = infra.builtInWorkerEnabled();
     for (LeaseRecord r : current) {
-      if (leases.putIfAbsent(r.leaseId(), r) == null) {
+      Held h = mine.get(r.leaseId());
+      if (leases.putIfAbsent(r.leaseId(), h != null ? h : r) == null) {
         state(r.worker()).leases++;
       }
     }
@@ -119,13 +136,40 @@ final class ResolverView {
     }
   }
 
-  /** Applies one event. Returns the worker whose lease count dropped to zero, if any. */
+  /** Counts this node's lease and keeps it, so that its expiry can be noticed. */
+  void noteHeld(Held h) {
+    LeaseRecord r = h.record();
+    if (leases.put(r.leaseId(), h) == null) {
+      WorkerState s = state(r.worker());
+      s.leases++;
+      refresh(s);
+    }
+  }
+
+  /** This node's leases not ended yet. */
+  List<Held> held() {
+    List<Held> out = new ArrayList<>();
+    for (Object o : leases.values()) {
+      if (o instanceof Held h) {
+        out.add(h);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Applies one event. Returns the worker whose lease count dropped to zero, if any; sets {@link
+   * #endedLease} to the entry of a lease that ended (null otherwise).
+   */
   WorkerId apply(StoreEvent e, InfrastructureStore store) {
+    endedLease = null;
     if (e instanceof StoreEvent.LeaseAcquired a) {
       noteLease(a.lease());
     } else if (e instanceof StoreEvent.LeaseEnded l) {
-      LeaseRecord r = leases.remove(l.lease().leaseId());
-      if (r != null) {
+      Object entry = leases.remove(l.lease().leaseId());
+      endedLease = entry;
+      if (entry != null) {
+        LeaseRecord r = recordOf(entry);
         WorkerState s = workers.get(r.worker());
         if (s != null) {
           s.leases--;
@@ -239,7 +283,8 @@ final class ResolverView {
 
   List<LeaseRecord> leasesOn(WorkerId w) {
     List<LeaseRecord> out = new ArrayList<>();
-    for (LeaseRecord r : leases.values()) {
+    for (Object o : leases.values()) {
+      LeaseRecord r = recordOf(o);
       if (r.worker().equals(w)) {
         out.add(r);
       }

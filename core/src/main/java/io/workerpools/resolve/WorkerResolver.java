@@ -11,6 +11,8 @@ import io.workerpools.store.LeaseClaim;
 import io.workerpools.store.LeaseRecord;
 import io.workerpools.store.StoreEvent;
 import io.workerpools.time.TimeSource;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -23,7 +25,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -91,8 +92,6 @@ public final class WorkerResolver implements AutoCloseable {
   private final ResolverView view = new ResolverView();
   private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
   private final Map<WorkerId, List<CompletableFuture<Void>>> idleWatchers = new HashMap<>();
-  /** This node's leases not yet ended, by id. */
-  private final Map<String, Lease> held = new ConcurrentHashMap<>();
   private final AtomicBoolean pumpScheduled = new AtomicBoolean();
   private volatile boolean closed;
 
@@ -284,9 +283,9 @@ public final class WorkerResolver implements AutoCloseable {
       Optional<LeaseRecord> granted = store.tryAcquireLease(claim);
       if (granted.isPresent()) {
         Lease lease = new Lease(granted.get(), chosen);
-        held.put(lease.id(), lease);
-        // A store that announces on another thread: count the lease now (idempotent by lease id).
-        view.noteLease(granted.get());
+        // Keep the lease in the view (its event, if already applied, counted it; if the store
+        // announces on another thread, this counts it now and the event will find it counted).
+        view.noteHeld(lease);
         return lease;
       }
       // Another node took the last slot, or the worker changed under us: apply what we missed, then
@@ -317,7 +316,15 @@ public final class WorkerResolver implements AutoCloseable {
 
   /** The leases this node holds and has not released, oldest first. */
   public List<WorkerLease> heldLeases() {
-    List<WorkerLease> out = new ArrayList<>(held.values());
+    List<WorkerLease> out = new ArrayList<>();
+    lockView();
+    try {
+      for (ResolverView.Held h : view.held()) {
+        out.add((Lease) h);
+      }
+    } finally {
+      unlock();
+    }
     out.sort(
         (a, b) -> {
           int c = a.acquiredAt().compareTo(b.acquiredAt());
@@ -433,9 +440,8 @@ public final class WorkerResolver implements AutoCloseable {
   private void applyLocked(StoreEvent e) {
     WorkerId idle = view.apply(e, store);
     if (e instanceof StoreEvent.LeaseEnded ended) {
-      Lease mine = held.remove(ended.lease().leaseId());
-      if (mine != null && ended.expired()) {
-        mine.released.set(true);
+      if (ended.expired() && view.endedLease instanceof Lease mine) {
+        mine.released = true;
         LOG.warn(
             "lease {} on {} for step {} expired before it was released",
             mine.id(),
@@ -642,10 +648,21 @@ public final class WorkerResolver implements AutoCloseable {
     }
   }
 
-  private final class Lease implements WorkerLease {
+  private static final VarHandle RELEASED;
+
+  static {
+    try {
+      RELEASED = MethodHandles.lookup().findVarHandle(Lease.class, "released", boolean.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  private final class Lease implements WorkerLease, ResolverView.Held {
     private final LeaseRecord record;
     private final Worker worker;
-    private final AtomicBoolean released = new AtomicBoolean();
+    /** Set once, by close() or by the holder noticing the lease expired. */
+    volatile boolean released;
 
     Lease(LeaseRecord record, Worker worker) {
       this.record = record;
@@ -678,14 +695,18 @@ public final class WorkerResolver implements AutoCloseable {
     }
 
     @Override
+    public LeaseRecord record() {
+      return record;
+    }
+
+    @Override
     public boolean isReleased() {
-      return released.get();
+      return released;
     }
 
     @Override
     public void close() {
-      if (released.compareAndSet(false, true)) {
-        held.remove(record.leaseId());
+      if (RELEASED.compareAndSet(this, false, true)) {
         try {
           if (!store.releaseLease(record.leaseId())) {
             LOG.warn(
