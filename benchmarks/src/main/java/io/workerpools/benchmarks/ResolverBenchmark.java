@@ -129,6 +129,14 @@ public class ResolverBenchmark {
     return lease;
   }
 
+  /** Selection alone: where the next step would go, without leasing (no store call). */
+  @Benchmark
+  public Object resolveOnly() {
+    int p = next;
+    next = p + 1 == steps.length ? 0 : p + 1;
+    return resolver.resolve(steps[p]);
+  }
+
   /** The baseline: fewest leases with round robin among ties, over the full eligible list. */
   static final class ScanningFewestLeases implements SelectionStrategy {
     private int turn;

@@ -68,18 +68,28 @@ final class ResolverView {
     boolean draining;
     int leases;
     SelectionIndex.Node[] nodes = new SelectionIndex.Node[0];
+    // Copies of what eligibility reads, kept here so the hot path touches one object per worker.
+    private boolean enabled;
+    private boolean healthy;
+    private int cap;
 
     WorkerState(WorkerId id) {
       this.id = id;
     }
 
+    void setConfig(Worker w) {
+      config = w;
+      enabled = w != null && w.enabled();
+      cap = w == null ? 0 : w.capOrMax();
+    }
+
+    void setHealth(HealthReport h) {
+      health = h;
+      healthy = h != null && h.status().isEligible();
+    }
+
     boolean eligible() {
-      return config != null
-          && config.enabled()
-          && !draining
-          && health != null
-          && health.status().isEligible()
-          && leases < config.capOrMax();
+      return enabled && healthy && !draining && leases < cap;
     }
   }
 
@@ -121,7 +131,7 @@ final class ResolverView {
     }
     for (Worker w : infra.workers().values()) {
       WorkerState s = state(w.id());
-      s.health = health.get(w.id());
+      s.setHealth(health.get(w.id()));
       s.draining = draining.contains(w.id());
       configure(s, w);
     }
@@ -183,7 +193,7 @@ final class ResolverView {
     } else if (e instanceof StoreEvent.HealthRecorded h) {
       WorkerState s = workers.get(h.worker());
       if (s != null && s.config != null) {
-        s.health = h.current();
+        s.setHealth(h.current());
         refresh(s);
       }
     } else if (e instanceof StoreEvent.DrainingChanged d) {
@@ -198,7 +208,7 @@ final class ResolverView {
       WorkerState s = workers.get(r.worker().id());
       if (s != null) {
         configure(s, null);
-        s.health = null;
+        s.setHealth(null);
         s.draining = false;
         forgetIfUnused(s);
       }
@@ -250,7 +260,7 @@ final class ResolverView {
         }
       }
     }
-    s.config = w;
+    s.setConfig(w);
     if (w == null || w.isBuiltIn()) {
       s.nodes = new SelectionIndex.Node[0];
       return;

@@ -615,7 +615,7 @@ public final class WorkerResolver implements AutoCloseable {
   }
 
   /**
-   * Stops the timer thread and fails waiters. Held leases stay in the store until released; they are
+   * Stops the timer thread, fails waiters and {@link #awaitIdle} stages. Held leases stay in the store until released; they are
    * no longer renewed by this node, so they expire one TTL after the last renewal.
    */
   @Override
@@ -633,15 +633,22 @@ public final class WorkerResolver implements AutoCloseable {
       LOG.debug("unsubscribe failed", e);
     }
     List<Waiter> failed;
+    List<CompletableFuture<Void>> watchers = new ArrayList<>();
     lockView();
     try {
       failed = new ArrayList<>(waiters);
       waiters.clear();
+      idleWatchers.values().forEach(watchers::addAll);
+      idleWatchers.clear();
     } finally {
       unlock();
     }
     for (Waiter w : failed) {
       w.future.completeExceptionally(new IllegalStateException("WorkerResolver closed"));
+    }
+    for (CompletableFuture<Void> f : watchers) {
+      f.completeExceptionally(
+          new IllegalStateException("WorkerResolver closed before the worker became idle"));
     }
     if (ownsScheduler) {
       scheduler.shutdownNow();
