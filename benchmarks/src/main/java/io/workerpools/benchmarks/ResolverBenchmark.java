@@ -39,11 +39,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * spread evenly over the pools; 5% are unhealthy; half run bash only and half bash and python, and
  * every step asks for python (the syntax filter). Each call goes to the next pool in turn.
  *
- * <p>{@code selection=indexed} is the resolver's default (the per pool and syntax index);
- * {@code selection=scan} is the baseline in the same run: the same resolver, store and lease path
- * with a custom {@link SelectionStrategy} doing "fewest leases, round robin among ties" over the
- * pool's eligible workers, which the resolver gathers by scanning the pool (what the first resolver
- * did on every call).
+ * <p>{@code selection=indexed} is the resolver's default (the per pool and syntax index); {@code
+ * selection=scan} is the baseline in the same run: the same resolver, store and lease path with a
+ * custom {@link SelectionStrategy} doing "fewest leases, round robin among ties" over the pool's
+ * eligible workers, which the resolver gathers by scanning the pool (what the first resolver did on
+ * every call).
  *
  * <pre>
  * java -jar benchmarks/target/benchmarks.jar ResolverBenchmark -prof gc
@@ -55,7 +55,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @BenchmarkMode({Mode.AverageTime, Mode.SampleTime})
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Threads(1)
-@Fork(value = 3, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
+@Fork(
+    value = 3,
+    jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class ResolverBenchmark {
@@ -100,14 +102,15 @@ public class ResolverBenchmark {
     for (int w = 0; w < workers; w++) {
       // 5% unhealthy in every pool, in both syntax groups.
       HealthStatus s = (w / pools) % 20 == 7 ? HealthStatus.UNAVAILABLE : HealthStatus.HEALTHY;
-      store.recordHealth(
-          workerList.get(w).id(), HealthReport.of(s, now, Duration.ofMillis(1), ""));
+      store.recordHealth(workerList.get(w).id(), HealthReport.of(s, now, Duration.ofMillis(1), ""));
     }
     resolver =
         WorkerResolver.builder(store)
             .nodeId("bench")
             .selectionStrategy(
-                "scan".equals(selection) ? new ScanningFewestLeases() : SelectionStrategy.FEWEST_LEASES)
+                "scan".equals(selection)
+                    ? new ScanningFewestLeases()
+                    : SelectionStrategy.FEWEST_LEASES)
             .build();
     steps = new StepRequirements[pools];
     for (int p = 0; p < pools; p++) {

@@ -35,7 +35,8 @@ public final class ResolverCpuHarness {
     List<Case> cases = new ArrayList<>();
     ResolverStoreFloorBenchmark floor = new ResolverStoreFloorBenchmark();
     floor.setUp();
-    cases.add(new Case("store floor (claim+release, no resolver)", floor::claimAndRelease, () -> {}));
+    cases.add(
+        new Case("store floor (claim+release, no resolver)", floor::claimAndRelease, () -> {}));
     int[][] shapes = {{10_000, 10}, {10_000, 100}, {10_000, 1000}, {1_000, 100}, {100_000, 100}};
     for (int[] shape : shapes) {
       for (String selection : List.of("indexed", "scan")) {
@@ -83,7 +84,8 @@ public final class ResolverCpuHarness {
         System.getProperty("java.version"),
         rounds,
         ops);
-    System.out.printf(Locale.ROOT, "%-48s %14s %14s %10s%n", "case", "median ns/op", "min ns/op", "B/op");
+    System.out.printf(
+        Locale.ROOT, "%-48s %14s %14s %10s%n", "case", "median ns/op", "min ns/op", "B/op");
     for (int k = 0; k < cases.size(); k++) {
       double[] c = cpu[k].clone();
       Arrays.sort(c);

@@ -36,7 +36,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Threads(1)
-@Fork(value = 3, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
+@Fork(
+    value = 3,
+    jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class ResolverStoreFloorBenchmark {
@@ -60,7 +62,13 @@ public class ResolverStoreFloorBenchmark {
     Instant now = Instant.now();
     LeaseClaim claim =
         new LeaseClaim(
-            "bench/" + Long.toString(++seq, 36), worker, pool, "bench", "step", now, now.plusSeconds(60));
+            "bench/" + Long.toString(++seq, 36),
+            worker,
+            pool,
+            "bench",
+            "step",
+            now,
+            now.plusSeconds(60));
     LeaseRecord r = store.tryAcquireLease(claim).orElseThrow();
     store.releaseLease(r.leaseId());
     return r;

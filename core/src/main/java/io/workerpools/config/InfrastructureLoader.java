@@ -44,8 +44,8 @@ import java.util.TreeMap;
 import java.util.function.Supplier;
 
 /**
- * Reads an {@link Infrastructure} (pools, workers with their endpoints, the default pool, the built-in
- * worker switch) from JSON or YAML, and writes one back. The file's shape:
+ * Reads an {@link Infrastructure} (pools, workers with their endpoints, the default pool, the
+ * built-in worker switch) from JSON or YAML, and writes one back. The file's shape:
  *
  * <pre>{@code
  * defaultPool: default            # or mark one pool "default: true"
@@ -67,10 +67,10 @@ import java.util.function.Supplier;
  *     labels: {rack: r1}          # optional
  * }</pre>
  *
- * <p>Every error is a {@link ConfigurationException} whose {@link ConfigurationException#field()} is
- * the path of the offending field (for example {@code workers[2].pools[0]}) and whose message says
- * what was given, what is allowed, and the line in the file. Unknown fields are rejected (a typo in
- * {@code maxConcurentSteps} must not silently mean "no cap"); so are duplicate keys.
+ * <p>Every error is a {@link ConfigurationException} whose {@link ConfigurationException#field()}
+ * is the path of the offending field (for example {@code workers[2].pools[0]}) and whose message
+ * says what was given, what is allowed, and the line in the file. Unknown fields are rejected (a
+ * typo in {@code maxConcurentSteps} must not silently mean "no cap"); so are duplicate keys.
  *
  * <p>No polymorphic typing: the file cannot name Java classes. Stateless and thread-safe.
  */
@@ -116,8 +116,7 @@ public final class InfrastructureLoader {
     try {
       text = Files.readString(file, StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new ConfigurationException(
-          "file", "cannot read '" + file + "': " + e.getMessage(), e);
+      throw new ConfigurationException("file", "cannot read '" + file + "': " + e.getMessage(), e);
     }
     return parse(text, Format.of(file), file.getFileName() == null ? "" : file.toString());
   }
@@ -160,7 +159,11 @@ public final class InfrastructureLoader {
     } catch (JsonProcessingException e) {
       throw new ConfigurationException(
           "(document)",
-          "not valid " + format + ": " + firstLine(e.getOriginalMessage()) + lines.at(e.getLocation()),
+          "not valid "
+              + format
+              + ": "
+              + firstLine(e.getOriginalMessage())
+              + lines.at(e.getLocation()),
           e);
     } catch (IOException e) {
       throw new ConfigurationException("(document)", "cannot be read: " + e.getMessage(), e);
@@ -305,7 +308,8 @@ public final class InfrastructureLoader {
     }
 
     String at(JsonLocation loc) {
-      return loc == null || loc.getLineNr() <= 0 ? (source.isEmpty() ? "" : " (in " + source + ")")
+      return loc == null || loc.getLineNr() <= 0
+          ? (source.isEmpty() ? "" : " (in " + source + ")")
           : suffix(loc.getLineNr());
     }
 
@@ -485,7 +489,8 @@ public final class InfrastructureLoader {
       if (wm.pools() == null || wm.pools().isEmpty()) {
         throw error(
             f + ".pools",
-            "a worker must belong to at least one pool; name one or more of " + ids(pools.keySet()));
+            "a worker must belong to at least one pool; name one or more of "
+                + ids(pools.keySet()));
       }
       Set<PoolId> poolIds = new LinkedHashSet<>();
       for (int j = 0; j < wm.pools().size(); j++) {
@@ -529,8 +534,7 @@ public final class InfrastructureLoader {
       return at(
           f,
           () ->
-              new Worker(
-                  id, name, endpoint, poolIds, enabled, syntaxes, c, nonNull(wm.labels())));
+              new Worker(id, name, endpoint, poolIds, enabled, syntaxes, c, nonNull(wm.labels())));
     }
 
     private static Map<String, String> nonNull(Map<String, String> m) {

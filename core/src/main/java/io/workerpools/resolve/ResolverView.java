@@ -20,14 +20,16 @@ import java.util.Map;
 
 /**
  * The resolver's picture of the store: configuration, health, draining and leases, plus a {@link
- * SelectionIndex} per (pool, syntax) that holds the eligible workers by lease count. Kept current by
- * store events; every event is applied as "set this key to this value" (lease events keyed by lease
- * id), so replaying events older than a fresh {@link #rebuild} converges to the store's state.
+ * SelectionIndex} per (pool, syntax) that holds the eligible workers by lease count. Kept current
+ * by store events; every event is applied as "set this key to this value" (lease events keyed by
+ * lease id), so replaying events older than a fresh {@link #rebuild} converges to the store's
+ * state.
  *
  * <p>Not thread-safe: the resolver guards it with its lock.
  */
 final class ResolverView {
   private static final ScriptSyntax[] SYNTAXES = ScriptSyntax.values();
+
   /** Affinity keys remembered (least recently used forgotten first). */
   static final int MAX_AFFINITY_KEYS = 100_000;
 
@@ -36,10 +38,13 @@ final class ResolverView {
   private boolean builtInEnabled = true;
   private final Map<WorkerId, WorkerState> workers = new HashMap<>();
   private final Map<PoolId, PoolIndex> indexes = new HashMap<>();
+
   /** Active leases by id: a {@link LeaseRecord}, or a {@link Held} for this node's own leases. */
   private final Map<String, Object> leases = new HashMap<>();
+
   /** Set by {@link #apply}: the entry of the lease that ended, if any. */
   Object endedLease;
+
   private final Map<String, WorkerId> affinity =
       new LinkedHashMap<>(256, 0.75f, true) {
         private static final long serialVersionUID = 1L;
@@ -62,8 +67,10 @@ final class ResolverView {
   /** A worker's runtime state and its places in the indexes. */
   static final class WorkerState {
     final WorkerId id;
+
     /** Null when the worker is not configured (removed while holding leases, or the built-in). */
     Worker config;
+
     HealthReport health;
     boolean draining;
     int leases;
@@ -354,8 +361,7 @@ final class ResolverView {
         WorkerState s = workers.get(affine);
         if (s != null
             && inIndex(s, index)
-            && (req.affinityLeaseCap().isEmpty()
-                || s.leases < req.affinityLeaseCap().getAsInt())) {
+            && (req.affinityLeaseCap().isEmpty() || s.leases < req.affinityLeaseCap().getAsInt())) {
           return s.config;
         }
       }
@@ -441,7 +447,8 @@ final class ResolverView {
       passed.add(p);
       waiting |= p.reason().mayClearByWaiting();
     }
-    return new Resolution.Blocked(pool, choice, Resolution.Kind.NO_ELIGIBLE_WORKER, passed, waiting);
+    return new Resolution.Blocked(
+        pool, choice, Resolution.Kind.NO_ELIGIBLE_WORKER, passed, waiting);
   }
 
   private static PassedOver passOver(WorkerState s, StepRequirements req) {

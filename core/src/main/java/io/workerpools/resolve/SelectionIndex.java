@@ -1,12 +1,12 @@
 package io.workerpools.resolve;
 
 /**
- * The eligible workers of one (pool, script syntax), bucketed by active lease count. Each bucket is a
- * FIFO list: selection takes the head of the least-loaded non-empty bucket, and a worker whose lease
- * count changes is appended to the tail of its new bucket. Taking a lease moves the chosen worker out
- * of the head; releasing it puts the worker behind the others with the same count. That is fewest
- * leases first with round robin among ties, in O(1) per selection and per change, and with no
- * allocation once the bucket arrays have grown to the largest lease count seen.
+ * The eligible workers of one (pool, script syntax), bucketed by active lease count. Each bucket is
+ * a FIFO list: selection takes the head of the least-loaded non-empty bucket, and a worker whose
+ * lease count changes is appended to the tail of its new bucket. Taking a lease moves the chosen
+ * worker out of the head; releasing it puts the worker behind the others with the same count. That
+ * is fewest leases first with round robin among ties, in O(1) per selection and per change, and
+ * with no allocation once the bucket arrays have grown to the largest lease count seen.
  *
  * <p>Not thread-safe: the resolver guards it with its lock.
  */

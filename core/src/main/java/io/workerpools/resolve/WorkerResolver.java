@@ -40,18 +40,18 @@ import org.slf4j.LoggerFactory;
  * Resolves steps to workers by the two rules and leases them.
  *
  * <ol>
- *   <li>A step that resolves to the default pool while the default pool holds no workers at all runs
- *       on the built-in worker, unless it is switched off (then it has nowhere to run, and the error
- *       says so).
+ *   <li>A step that resolves to the default pool while the default pool holds no workers at all
+ *       runs on the built-in worker, unless it is switched off (then it has nowhere to run, and the
+ *       error says so).
  *   <li>Otherwise it runs on an eligible worker of its pool: enabled, {@code HEALTHY} or {@code
  *       HAS_WARNINGS}, able to run the step's syntax, not draining, under its cap.
  * </ol>
  *
  * <p>Selection: the affine worker if the step has an affinity key and that worker is still eligible
  * and under the step's affinity lease cap; otherwise the worker with the fewest active leases, ties
- * broken round robin. The default strategy is served by an index per (pool, syntax) that store events
- * keep current, so a resolution costs the same with 10 or 100,000 workers and scans nothing; a custom
- * {@link SelectionStrategy} is given the eligible workers of the pool (a scan).
+ * broken round robin. The default strategy is served by an index per (pool, syntax) that store
+ * events keep current, so a resolution costs the same with 10 or 100,000 workers and scans nothing;
+ * a custom {@link SelectionStrategy} is given the eligible workers of the pool (a scan).
  *
  * <p>Thread-safe. Reads come from a view kept current by the store's events; the lease itself is
  * granted atomically by the store, so several host nodes sharing a store never over-lease. Store
@@ -61,8 +61,8 @@ import org.slf4j.LoggerFactory;
  * served first come, first served, woken by store events, never by polling. Close the resolver to
  * stop its timer thread (lease renewal and expiry, waiter deadlines).
  *
- * <p>Do not call the resolver from inside a {@link io.workerpools.store.StoreListener}: the store may
- * hold its lock while it calls listeners.
+ * <p>Do not call the resolver from inside a {@link io.workerpools.store.StoreListener}: the store
+ * may hold its lock while it calls listeners.
  */
 public final class WorkerResolver implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WorkerResolver.class);
@@ -87,8 +87,10 @@ public final class WorkerResolver implements AutoCloseable {
 
   /** Guards the view, the waiters and the idle watchers. */
   private final ReentrantLock lock = new ReentrantLock();
+
   /** Events that arrived while another thread held {@link #lock}; applied before it is let go. */
   private final ConcurrentLinkedQueue<StoreEvent> inbox = new ConcurrentLinkedQueue<>();
+
   private final ResolverView view = new ResolverView();
   private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
   private final Map<WorkerId, List<CompletableFuture<Void>>> idleWatchers = new HashMap<>();
@@ -154,8 +156,8 @@ public final class WorkerResolver implements AutoCloseable {
   // ---- resolving ----
 
   /**
-   * Where the step would run now, and why; takes no lease and remembers no affinity. A blocked result
-   * lists every worker of the pool and why it was passed over.
+   * Where the step would run now, and why; takes no lease and remembers no affinity. A blocked
+   * result lists every worker of the pool and why it was passed over.
    */
   public Resolution resolve(StepRequirements requirements) {
     Objects.requireNonNull(requirements, "requirements");
@@ -170,8 +172,8 @@ public final class WorkerResolver implements AutoCloseable {
   /**
    * Resolves and leases at once; fails at once if there is nowhere to run.
    *
-   * @throws NoEligibleWorkerException with a reason per worker; {@link BuiltInWorkerDisabledException}
-   *     when rule 1 applies and the built-in worker is off
+   * @throws NoEligibleWorkerException with a reason per worker; {@link
+   *     BuiltInWorkerDisabledException} when rule 1 applies and the built-in worker is off
    */
   public WorkerLease acquire(StepRequirements requirements, String stepId) {
     Objects.requireNonNull(requirements, "requirements");
@@ -205,12 +207,13 @@ public final class WorkerResolver implements AutoCloseable {
    * served first come, first served, when a store event (a lease ending, a health check passing, a
    * worker added or enabled) may have made room; never by polling.
    *
-   * <p>Fails at once, without waiting, if waiting cannot help by itself: an unknown or empty pool, the
-   * built-in worker switched off, or every worker disabled, draining or unable to run the syntax. Once
-   * waiting, a waiter waits until it is served or its deadline passes, whatever changes meanwhile.
+   * <p>Fails at once, without waiting, if waiting cannot help by itself: an unknown or empty pool,
+   * the built-in worker switched off, or every worker disabled, draining or unable to run the
+   * syntax. Once waiting, a waiter waits until it is served or its deadline passes, whatever
+   * changes meanwhile.
    *
-   * <p>Cancelling the returned future (or completing it otherwise) withdraws the waiter; a lease that
-   * was granted to it at the same moment is released, never leaked.
+   * <p>Cancelling the returned future (or completing it otherwise) withdraws the waiter; a lease
+   * that was granted to it at the same moment is released, never leaked.
    */
   public CompletableFuture<WorkerLease> acquire(
       StepRequirements requirements, String stepId, Duration maxWait) {
@@ -298,7 +301,9 @@ public final class WorkerResolver implements AutoCloseable {
 
   // ---- observing ----
 
-  /** The leases the store holds now (all nodes): who holds which worker, for which step, since when. */
+  /**
+   * The leases the store holds now (all nodes): who holds which worker, for which step, since when.
+   */
   public List<LeaseRecord> leases() {
     return store.leases();
   }
@@ -356,9 +361,9 @@ public final class WorkerResolver implements AutoCloseable {
   // ---- draining ----
 
   /**
-   * Drains a worker: it gets no new leases (on any node sharing the store), the steps it runs finish.
-   * The returned stage completes when it holds no lease, released or expired; then the host may
-   * remove it.
+   * Drains a worker: it gets no new leases (on any node sharing the store), the steps it runs
+   * finish. The returned stage completes when it holds no lease, released or expired; then the host
+   * may remove it.
    */
   public CompletableFuture<Void> drain(WorkerId worker) {
     Objects.requireNonNull(worker, "worker");
@@ -600,9 +605,9 @@ public final class WorkerResolver implements AutoCloseable {
   }
 
   /**
-   * Runs lease maintenance now: renews this node's leases to expire one TTL from now, then ends every
-   * lease (any node's) past its expiry. The resolver runs this every third of the TTL; hosts with a
-   * manual clock call it in tests.
+   * Runs lease maintenance now: renews this node's leases to expire one TTL from now, then ends
+   * every lease (any node's) past its expiry. The resolver runs this every third of the TTL; hosts
+   * with a manual clock call it in tests.
    */
   public void maintainNow() {
     maintain();
@@ -615,8 +620,9 @@ public final class WorkerResolver implements AutoCloseable {
   }
 
   /**
-   * Stops the timer thread, fails waiters and {@link #awaitIdle} stages. Held leases stay in the store until released; they are
-   * no longer renewed by this node, so they expire one TTL after the last renewal.
+   * Stops the timer thread, fails waiters and {@link #awaitIdle} stages. Held leases stay in the
+   * store until released; they are no longer renewed by this node, so they expire one TTL after the
+   * last renewal.
    */
   @Override
   public void close() {
@@ -668,6 +674,7 @@ public final class WorkerResolver implements AutoCloseable {
   private final class Lease implements WorkerLease, ResolverView.Held {
     private final LeaseRecord record;
     private final Worker worker;
+
     /** Set once, by close() or by the holder noticing the lease expired. */
     volatile boolean released;
 
@@ -746,8 +753,8 @@ public final class WorkerResolver implements AutoCloseable {
   }
 
   /**
-   * Builds a {@link WorkerResolver}. Defaults: system time, a random node id, 60 s lease TTL, fewest
-   * leases selection, its own timer thread.
+   * Builds a {@link WorkerResolver}. Defaults: system time, a random node id, 60 s lease TTL,
+   * fewest leases selection, its own timer thread.
    */
   public static final class Builder {
     private final InfrastructureStore store;
@@ -789,7 +796,10 @@ public final class WorkerResolver implements AutoCloseable {
       return this;
     }
 
-    /** A scheduler for lease renewal, expiry and waiter timeouts; the resolver does not shut it down. */
+    /**
+     * A scheduler for lease renewal, expiry and waiter timeouts; the resolver does not shut it
+     * down.
+     */
     public Builder scheduler(ScheduledExecutorService scheduler) {
       this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
       return this;

@@ -50,7 +50,8 @@ class InfrastructureLoaderTest {
     assertThat(i.builtInWorkerEnabled()).isFalse();
     assertThat(i.pools().keySet())
         .containsExactly(PoolId.of("linux"), PoolId.of("region-eu"), PoolId.of("windows"));
-    assertThat(i.pools().get(PoolId.of("linux")).description()).isEqualTo("build and deploy agents");
+    assertThat(i.pools().get(PoolId.of("linux")).description())
+        .isEqualTo("build and deploy agents");
     Worker b = i.workers().get(WorkerId.of("build-1"));
     assertThat(b.name()).isEqualTo("build-1");
     assertThat(b.endpoint().kind()).isEqualTo("ssh");
@@ -74,7 +75,9 @@ class InfrastructureLoaderTest {
     Infrastructure i = InfrastructureLoader.load(resource("infrastructure.json"));
     assertThat(i.defaultPool()).isEqualTo(PoolId.of("default"));
     assertThat(i.builtInWorkerEnabled()).isTrue();
-    assertThat(i.workersIn(PoolId.of("linux"))).extracting(Worker::id).containsExactly(WorkerId.of("w1"));
+    assertThat(i.workersIn(PoolId.of("linux")))
+        .extracting(Worker::id)
+        .containsExactly(WorkerId.of("w1"));
   }
 
   @Test
@@ -244,12 +247,12 @@ class InfrastructureLoaderTest {
   @Test
   void aWorkerWithoutEndpointKindIsRejected() {
     yamlFails(
-            POOLS
-                + """
+        POOLS
+            + """
                 workers:
                   - {id: a, endpoint: {address: "x:22"}, pools: [linux]}
                 """,
-            "workers[0].endpoint.kind");
+        "workers[0].endpoint.kind");
   }
 
   @Test

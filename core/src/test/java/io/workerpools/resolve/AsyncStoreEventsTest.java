@@ -47,7 +47,12 @@ class AsyncStoreEventsTest {
   private static Infrastructure initial() {
     List<Worker> ws = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      ws.add(Worker.builder("w" + i).endpoint(Endpoint.of("t", "w" + i)).pool("p").maxConcurrentSteps(1).build());
+      ws.add(
+          Worker.builder("w" + i)
+              .endpoint(Endpoint.of("t", "w" + i))
+              .pool("p")
+              .maxConcurrentSteps(1)
+              .build());
     }
     return Infrastructure.of(
         List.of(WorkerPool.of("default", "Default"), WorkerPool.of("p", "P")),
@@ -70,7 +75,8 @@ class AsyncStoreEventsTest {
   private void allHealthy() throws Exception {
     for (int i = 0; i < 3; i++) {
       store.recordHealth(
-          WorkerId.of("w" + i), HealthReport.of(HealthStatus.HEALTHY, Instant.now(), Duration.ZERO, ""));
+          WorkerId.of("w" + i),
+          HealthReport.of(HealthStatus.HEALTHY, Instant.now(), Duration.ZERO, ""));
     }
     settle();
   }
@@ -86,12 +92,16 @@ class AsyncStoreEventsTest {
       ls.add(l);
       used.add(l.worker().id());
     }
-    assertThat(used).as("each cap-1 worker used once, not re-chosen while its event is late").hasSize(3);
+    assertThat(used)
+        .as("each cap-1 worker used once, not re-chosen while its event is late")
+        .hasSize(3);
     store.hold = false;
     store.flush();
     settle();
     for (int i = 0; i < 3; i++) {
-      assertThat(resolver.activeLeases(WorkerId.of("w" + i))).as("late event not counted twice").isEqualTo(1);
+      assertThat(resolver.activeLeases(WorkerId.of("w" + i)))
+          .as("late event not counted twice")
+          .isEqualTo(1);
     }
     ls.forEach(WorkerLease::close);
     settle();

@@ -29,9 +29,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Many threads, one pool with caps, two host nodes sharing one store: no lost or double lease, never
- * over a cap, no deadlock between store events and resolution, no lease leaked by a waiter that gives
- * up at the moment it is served. Every wait is bounded; a deadlock fails the test instead of hanging.
+ * Many threads, one pool with caps, two host nodes sharing one store: no lost or double lease,
+ * never over a cap, no deadlock between store events and resolution, no lease leaked by a waiter
+ * that gives up at the moment it is served. Every wait is bounded; a deadlock fails the test
+ * instead of hanging.
  */
 class ResolverConcurrencyTest {
   private static final int THREADS = 6;
@@ -48,13 +49,16 @@ class ResolverConcurrencyTest {
 
   ResolverConcurrencyTest() {
     for (int i = 0; i < WORKERS; i++) {
-      fx.worker(Worker.builder("w" + i).endpoint(Endpoint.of("t", "w" + i)).maxConcurrentSteps(CAP), "p");
+      fx.worker(
+          Worker.builder("w" + i).endpoint(Endpoint.of("t", "w" + i)).maxConcurrentSteps(CAP), "p");
       inUse.put(WorkerId.of("w" + i), new AtomicInteger());
     }
     fx.store.subscribe(
         e -> {
           if (e instanceof StoreEvent.LeaseAcquired a) {
-            granted.computeIfAbsent(a.lease().leaseId(), k -> new AtomicInteger()).incrementAndGet();
+            granted
+                .computeIfAbsent(a.lease().leaseId(), k -> new AtomicInteger())
+                .incrementAndGet();
           } else if (e instanceof StoreEvent.LeaseEnded x) {
             ended.computeIfAbsent(x.lease().leaseId(), k -> new AtomicInteger()).incrementAndGet();
           }

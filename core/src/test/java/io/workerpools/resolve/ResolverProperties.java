@@ -114,12 +114,17 @@ class ResolverProperties {
         Combinators.combine(
                 Arbitraries.integers().between(0, 1),
                 Arbitraries.integers().between(-2, POOLS - 1),
-                Arbitraries.of(ScriptSyntax.BASH, ScriptSyntax.BASH, ScriptSyntax.PYTHON, ScriptSyntax.POWERSHELL),
+                Arbitraries.of(
+                    ScriptSyntax.BASH,
+                    ScriptSyntax.BASH,
+                    ScriptSyntax.PYTHON,
+                    ScriptSyntax.POWERSHELL),
                 Arbitraries.integers().between(0, 2),
                 Arbitraries.integers().between(0, 2))
             .as(Acquire::new);
     Arbitrary<Op> release =
-        Combinators.combine(Arbitraries.integers().between(0, 30), Arbitraries.of(false, false, true))
+        Combinators.combine(
+                Arbitraries.integers().between(0, 30), Arbitraries.of(false, false, true))
             .as(Release::new);
     Arbitrary<Op> advance = Arbitraries.integers().between(1, 8).map(Advance::new);
     return Arbitraries.frequencyOf(
@@ -164,8 +169,10 @@ class ResolverProperties {
     final List<Observation> observations = new ArrayList<>();
     final Map<String, AtomicInteger> acquired = new ConcurrentHashMap<>();
     final Map<String, AtomicInteger> ended = new ConcurrentHashMap<>();
+
     /** The reference model's affinity: key to worker, per node. */
     final List<Map<String, WorkerId>> affinity = List.of(new HashMap<>(), new HashMap<>());
+
     final AutoCloseable counting;
 
     Run() {
@@ -180,9 +187,13 @@ class ResolverProperties {
           store.subscribe(
               e -> {
                 if (e instanceof StoreEvent.LeaseAcquired a) {
-                  acquired.computeIfAbsent(a.lease().leaseId(), k -> new AtomicInteger()).incrementAndGet();
+                  acquired
+                      .computeIfAbsent(a.lease().leaseId(), k -> new AtomicInteger())
+                      .incrementAndGet();
                 } else if (e instanceof StoreEvent.LeaseEnded x) {
-                  ended.computeIfAbsent(x.lease().leaseId(), k -> new AtomicInteger()).incrementAndGet();
+                  ended
+                      .computeIfAbsent(x.lease().leaseId(), k -> new AtomicInteger())
+                      .incrementAndGet();
                 }
               });
       for (int n = 0; n < 2; n++) {
@@ -222,13 +233,15 @@ class ResolverProperties {
       } else if (op instanceof RemoveWorker r) {
         store.removeWorker(wid(r.w()));
       } else if (op instanceof MoveWorker m) {
-        infra.worker(wid(m.w()))
+        infra
+            .worker(wid(m.w()))
             .ifPresent(w -> store.putWorker(w.toBuilder().pools(pools(m.pools())).build()));
       } else if (op instanceof SetHealth h) {
         store.recordHealth(
             wid(h.w()), HealthReport.of(h.status(), time.now(), Duration.ZERO, "random"));
       } else if (op instanceof SetEnabled en) {
-        infra.worker(wid(en.w()))
+        infra
+            .worker(wid(en.w()))
             .ifPresent(w -> store.putWorker(w.toBuilder().enabled(en.enabled()).build()));
       } else if (op instanceof SetDraining d) {
         if (infra.worker(wid(d.w())).isPresent()) {
@@ -275,8 +288,7 @@ class ResolverProperties {
       for (LeaseRecord r : store.leases()) {
         counts.merge(r.worker(), 1, Integer::sum);
       }
-      PoolId pool =
-          req.pool().orElse(req.targetDefaultPool().orElse(infra.defaultPool()));
+      PoolId pool = req.pool().orElse(req.targetDefaultPool().orElse(infra.defaultPool()));
       // The reference model: a plain scan of the store's state.
       Set<WorkerId> expected = new HashSet<>();
       Resolution.Kind block = null;
@@ -397,7 +409,8 @@ class ResolverProperties {
         assertThat(w).isNotNull();
         assertThat(w.pools()).contains(o.pool());
         assertThat(
-                Run.eligible(w, o.requirements().syntax(), o.health(), o.draining(), o.leasesBefore()))
+                Run.eligible(
+                    w, o.requirements().syntax(), o.health(), o.draining(), o.leasesBefore()))
             .as("%s was eligible for %s", w.id(), o.requirements())
             .isTrue();
       }
@@ -410,7 +423,8 @@ class ResolverProperties {
       for (Observation o : run.observations) {
         if (o.lease() != null && !o.lease().isBuiltIn()) {
           Worker w = o.infra().workers().get(o.lease().worker().id());
-          assertThat(o.leasesBefore().getOrDefault(w.id(), 0) + 1).isLessThanOrEqualTo(w.capOrMax());
+          assertThat(o.leasesBefore().getOrDefault(w.id(), 0) + 1)
+              .isLessThanOrEqualTo(w.capOrMax());
         }
       }
     }

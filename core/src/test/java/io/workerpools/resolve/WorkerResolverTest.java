@@ -86,7 +86,8 @@ class WorkerResolverTest {
   void onlyWorkersThatRunTheStepsSyntaxAreChosen() {
     fx.worker("bash-only", "linux");
     fx.worker(
-        Worker.builder("pwsh").endpoint(io.workerpools.model.Endpoint.of("test", "p"))
+        Worker.builder("pwsh")
+            .endpoint(io.workerpools.model.Endpoint.of("test", "p"))
             .syntaxes(ScriptSyntax.POWERSHELL),
         "linux");
     WorkerResolver r = fx.resolver("n1");
@@ -97,7 +98,8 @@ class WorkerResolverTest {
         assertThat(l.worker().id()).isEqualTo(id("pwsh"));
       }
     }
-    StepRequirements py = StepRequirements.builder().pool("linux").syntax(ScriptSyntax.PYTHON).build();
+    StepRequirements py =
+        StepRequirements.builder().pool("linux").syntax(ScriptSyntax.PYTHON).build();
     assertThatThrownBy(() -> r.acquire(py, "py"))
         .isInstanceOf(NoEligibleWorkerException.class)
         .hasMessageContaining("WRONG_SYNTAX")
@@ -106,16 +108,22 @@ class WorkerResolverTest {
 
   @Test
   void aBlockedResolutionNamesThePoolAndEveryWorkersReason() {
-    fx.worker(Worker.builder("off").endpoint(io.workerpools.model.Endpoint.of("t", "x")).enabled(false), "linux");
+    fx.worker(
+        Worker.builder("off").endpoint(io.workerpools.model.Endpoint.of("t", "x")).enabled(false),
+        "linux");
     fx.worker("sick", "linux");
     fx.health("sick", HealthStatus.UNAVAILABLE);
     fx.worker("drained", "linux");
     fx.store.setDraining(id("drained"), true);
     fx.worker(
-        Worker.builder("full").endpoint(io.workerpools.model.Endpoint.of("t", "f")).maxConcurrentSteps(1),
+        Worker.builder("full")
+            .endpoint(io.workerpools.model.Endpoint.of("t", "f"))
+            .maxConcurrentSteps(1),
         "linux");
     fx.worker(
-        Worker.builder("py").endpoint(io.workerpools.model.Endpoint.of("t", "p")).syntaxes(ScriptSyntax.PYTHON),
+        Worker.builder("py")
+            .endpoint(io.workerpools.model.Endpoint.of("t", "p"))
+            .syntaxes(ScriptSyntax.PYTHON),
         "linux");
     WorkerResolver r = fx.resolver("n1");
     WorkerLease full = r.acquire(linux, "fills-full");
@@ -182,7 +190,8 @@ class WorkerResolverTest {
     fx.worker("b", "linux");
     fx.worker("c", "linux");
     WorkerResolver r = fx.resolver("n1");
-    StepRequirements affine = StepRequirements.builder().pool("linux").affinityKey("deploy-7").build();
+    StepRequirements affine =
+        StepRequirements.builder().pool("linux").affinityKey("deploy-7").build();
     List<WorkerLease> held = new ArrayList<>();
     WorkerLease first = r.acquire(affine, "s0");
     held.add(first);
@@ -249,7 +258,11 @@ class WorkerResolverTest {
 
   @Test
   void aLiveHoldersLeasesAreRenewedAndNeverExpire() {
-    fx.worker(Worker.builder("a").endpoint(io.workerpools.model.Endpoint.of("t", "a")).maxConcurrentSteps(1), "linux");
+    fx.worker(
+        Worker.builder("a")
+            .endpoint(io.workerpools.model.Endpoint.of("t", "a"))
+            .maxConcurrentSteps(1),
+        "linux");
     WorkerResolver r = fx.resolver("n1");
     WorkerLease l = r.acquire(linux, "long-step");
     for (int i = 0; i < 10; i++) {
@@ -265,7 +278,11 @@ class WorkerResolverTest {
 
   @Test
   void aDeadHoldersLeasesExpireAfterTheTtlAndTheWorkersCapacityComesBack() {
-    fx.worker(Worker.builder("a").endpoint(io.workerpools.model.Endpoint.of("t", "a")).maxConcurrentSteps(1), "linux");
+    fx.worker(
+        Worker.builder("a")
+            .endpoint(io.workerpools.model.Endpoint.of("t", "a"))
+            .maxConcurrentSteps(1),
+        "linux");
     WorkerResolver dead = fx.resolver("dead");
     WorkerResolver alive = fx.resolver("alive");
     WorkerLease orphan = dead.acquire(linux, "orphan");
@@ -348,7 +365,11 @@ class WorkerResolverTest {
 
   @Test
   void waitersAreWokenByAReleaseAndServedFirstComeFirstServed() throws Exception {
-    fx.worker(Worker.builder("a").endpoint(io.workerpools.model.Endpoint.of("t", "a")).maxConcurrentSteps(1), "linux");
+    fx.worker(
+        Worker.builder("a")
+            .endpoint(io.workerpools.model.Endpoint.of("t", "a"))
+            .maxConcurrentSteps(1),
+        "linux");
     WorkerResolver r = fx.resolver("n1");
     WorkerLease first = r.acquire(linux, "first");
     CompletableFuture<WorkerLease> w1 = r.acquire(linux, "w1", Duration.ofMinutes(1));
@@ -360,9 +381,11 @@ class WorkerResolverTest {
     assertThat(l1.stepId()).isEqualTo("w1");
     assertThat(w2).isNotDone();
     l1.close();
-    // A newcomer arriving right after the release cannot jump the queue: whether or not the waiters'
+    // A newcomer arriving right after the release cannot jump the queue: whether or not the
+    // waiters'
     // pump has run yet, w2 is served first.
-    assertThatThrownBy(() -> r.acquire(linux, "jumper")).isInstanceOf(NoEligibleWorkerException.class);
+    assertThatThrownBy(() -> r.acquire(linux, "jumper"))
+        .isInstanceOf(NoEligibleWorkerException.class);
     WorkerLease l2 = w2.get(10, TimeUnit.SECONDS);
     assertThat(l2.stepId()).isEqualTo("w2");
     l2.close();
@@ -398,7 +421,9 @@ class WorkerResolverTest {
 
   @Test
   void waitingIsRefusedAtOnceWhenNothingCanChangeByItself() {
-    fx.worker(Worker.builder("a").endpoint(io.workerpools.model.Endpoint.of("t", "a")).enabled(false), "linux");
+    fx.worker(
+        Worker.builder("a").endpoint(io.workerpools.model.Endpoint.of("t", "a")).enabled(false),
+        "linux");
     WorkerResolver r = fx.resolver("n1");
     assertThat(r.acquire(linux, "w", Duration.ofMinutes(1))).isCompletedExceptionally();
     assertThat(r.acquire(StepRequirements.inPool("nope"), "w", Duration.ofMinutes(1)))
@@ -408,7 +433,11 @@ class WorkerResolverTest {
 
   @Test
   void aCancelledWaiterIsWithdrawnAndNeverHoldsALease() throws Exception {
-    fx.worker(Worker.builder("a").endpoint(io.workerpools.model.Endpoint.of("t", "a")).maxConcurrentSteps(1), "linux");
+    fx.worker(
+        Worker.builder("a")
+            .endpoint(io.workerpools.model.Endpoint.of("t", "a"))
+            .maxConcurrentSteps(1),
+        "linux");
     WorkerResolver r = fx.resolver("n1");
     WorkerLease busy = r.acquire(linux, "busy");
     CompletableFuture<WorkerLease> cancelled = r.acquire(linux, "cancelled", Duration.ofMinutes(1));

@@ -32,10 +32,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The behaviour every {@link InfrastructureStore} must have. A store implementation's test extends
- * this class and implements {@link #newStore(Infrastructure)}; every test here then runs against it.
+ * this class and implements {@link #newStore(Infrastructure)}; every test here then runs against
+ * it.
  *
- * <p>Events may be delivered on another thread (shared stores); the tests wait for them with a bounded
- * poll ({@link #EVENT_WAIT}), never with a sleep. Stores are closed after each test.
+ * <p>Events may be delivered on another thread (shared stores); the tests wait for them with a
+ * bounded poll ({@link #EVENT_WAIT}), never with a sleep. Stores are closed after each test.
  */
 public abstract class InfrastructureStoreContract {
 
@@ -48,8 +49,9 @@ public abstract class InfrastructureStoreContract {
   private final List<InfrastructureStore> opened = new ArrayList<>();
 
   /**
-   * A new, empty store (no leases, no health, nothing draining) holding {@code initial}. Called once or
-   * more per test; each call must give an independent store (for a database: a clean schema).
+   * A new, empty store (no leases, no health, nothing draining) holding {@code initial}. Called
+   * once or more per test; each call must give an independent store (for a database: a clean
+   * schema).
    */
   protected abstract InfrastructureStore newStore(Infrastructure initial);
 
@@ -146,7 +148,8 @@ public abstract class InfrastructureStoreContract {
   void returnsTheInfrastructureItWasCreatedWith() {
     InfrastructureStore s = open(twoPools());
     Infrastructure i = s.infrastructure();
-    assertThat(i.pools().keySet()).containsExactlyInAnyOrder(PoolId.of("default"), PoolId.of("linux"));
+    assertThat(i.pools().keySet())
+        .containsExactlyInAnyOrder(PoolId.of("default"), PoolId.of("linux"));
     assertThat(i.workers().keySet()).containsExactlyInAnyOrder(WorkerId.of("a"), WorkerId.of("b"));
     assertThat(i.defaultPool()).isEqualTo(PoolId.of("default"));
     assertThat(i.builtInWorkerEnabled()).isTrue();
@@ -283,9 +286,10 @@ public abstract class InfrastructureStoreContract {
     s.setDraining(WorkerId.of("a"), true);
     Recorder r = new Recorder();
     try (AutoCloseable sub = s.subscribe(r)) {
-      Worker bigger = s.infrastructure().workers().get(WorkerId.of("a")).toBuilder()
-          .maxConcurrentSteps(5)
-          .build();
+      Worker bigger =
+          s.infrastructure().workers().get(WorkerId.of("a")).toBuilder()
+              .maxConcurrentSteps(5)
+              .build();
       s.putWorker(bigger);
       StoreEvent.WorkerPut e = r.await(StoreEvent.WorkerPut.class, x -> x.worker().equals(bigger));
       assertThat(e.previous()).isNotNull();
@@ -329,7 +333,8 @@ public abstract class InfrastructureStoreContract {
   void healthIsRecordedAndAnnouncedWithThePreviousReport() throws Exception {
     InfrastructureStore s = open(twoPools());
     Recorder r = new Recorder();
-    HealthReport bad = HealthReport.of(HealthStatus.UNAVAILABLE, T0.plusSeconds(5), null, "refused");
+    HealthReport bad =
+        HealthReport.of(HealthStatus.UNAVAILABLE, T0.plusSeconds(5), null, "refused");
     try (AutoCloseable sub = s.subscribe(r)) {
       s.recordHealth(WorkerId.of("a"), healthy());
       s.recordHealth(WorkerId.of("a"), bad);
@@ -412,7 +417,13 @@ public abstract class InfrastructureStoreContract {
     for (int i = 0; i < 50; i++) {
       LeaseClaim c =
           new LeaseClaim(
-              "b" + i, Worker.BUILT_IN_ID, Infrastructure.DEFAULT_POOL_ID, "n1", "s", T0, T0.plusSeconds(9));
+              "b" + i,
+              Worker.BUILT_IN_ID,
+              Infrastructure.DEFAULT_POOL_ID,
+              "n1",
+              "s",
+              T0,
+              T0.plusSeconds(9));
       assertThat(s.tryAcquireLease(c)).isPresent();
     }
     assertThat(s.leases()).hasSize(50);
