@@ -15,7 +15,8 @@ import java.util.Locale;
  * baseline and the figure share conditions; medians over rounds are reported.
  *
  * <pre>
- * java -cp benchmarks/target/benchmarks.jar io.workerpools.benchmarks.ResolverCpuHarness [rounds] [opsPerRound]
+ * java -cp benchmarks/target/benchmarks.jar io.workerpools.benchmarks.ResolverCpuHarness \
+ *     [rounds] [opsPerRound] [indexed|scan]
  * </pre>
  */
 public final class ResolverCpuHarness {
@@ -30,16 +31,26 @@ public final class ResolverCpuHarness {
   public static void main(String[] args) throws Exception {
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 7;
     int ops = args.length > 1 ? Integer.parseInt(args[1]) : 200_000;
+    String only = args.length > 2 ? args[2] : "";
     com.sun.management.ThreadMXBean mx =
         (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
     List<Case> cases = new ArrayList<>();
-    ResolverStoreFloorBenchmark floor = new ResolverStoreFloorBenchmark();
-    floor.setUp();
-    cases.add(
-        new Case("store floor (claim+release, no resolver)", floor::claimAndRelease, () -> {}));
+    for (int n : new int[] {1, 10_000}) {
+      ResolverStoreFloorBenchmark floor = new ResolverStoreFloorBenchmark();
+      floor.workers = n;
+      floor.setUp();
+      cases.add(
+          new Case(
+              String.format(Locale.ROOT, "store floor workers=%-6d claim+release", n),
+              floor::claimAndRelease,
+              () -> {}));
+    }
     int[][] shapes = {{10_000, 10}, {10_000, 100}, {10_000, 1000}, {1_000, 100}, {100_000, 100}};
     for (int[] shape : shapes) {
       for (String selection : List.of("indexed", "scan")) {
+        if (!only.isEmpty() && !selection.equals(only)) {
+          continue;
+        }
         ResolverBenchmark b = new ResolverBenchmark();
         b.workers = shape[0];
         b.pools = shape[1];

@@ -58,7 +58,15 @@ final class ResolverView {
   /** A lease this node holds: kept in the lease map in place of its record (one entry, not two). */
   interface Held {
     LeaseRecord record();
+
+    /** The view's state of the leased worker, so that ending the lease needs no lookup. */
+    WorkerState viewState();
+
+    void viewState(WorkerState s);
   }
+
+  /** The state of the worker {@link #select} chose last (null for the built-in worker). */
+  private WorkerState lastSelected;
 
   static LeaseRecord recordOf(Object entry) {
     return entry instanceof Held h ? h.record() : (LeaseRecord) entry;
@@ -104,6 +112,8 @@ final class ResolverView {
   static final class PoolIndex {
     final Map<WorkerId, WorkerState> members = new LinkedHashMap<>();
     final SelectionIndex[] bySyntax = new SelectionIndex[SYNTAXES.length];
+    /** Whether the pool exists (an index may outlive its pool briefly while events arrive). */
+    boolean exists;
 
     PoolIndex() {
       for (int i = 0; i < bySyntax.length; i++) {
@@ -128,12 +138,20 @@ final class ResolverView {
     indexes.clear();
     leases.clear();
     pools.putAll(infra.pools());
+    for (PoolId p : infra.pools().keySet()) {
+      indexes.computeIfAbsent(p, k -> new PoolIndex()).exists = true;
+    }
     defaultPool = infra.defaultPool();
     builtInEnabled = infra.builtInWorkerEnabled();
+    lastSelected = null;
     for (LeaseRecord r : current) {
       Held h = mine.get(r.leaseId());
       if (leases.putIfAbsent(r.leaseId(), h != null ? h : r) == null) {
-        state(r.worker()).leases++;
+        WorkerState s = state(r.worker());
+        s.leases++;
+        if (h != null) {
+          h.viewState(s);
+        }
       }
     }
     for (Worker w : infra.workers().values()) {
@@ -147,7 +165,7 @@ final class ResolverView {
   /** Counts a granted lease (no-op if its event was applied already). */
   void noteLease(LeaseRecord r) {
     if (leases.putIfAbsent(r.leaseId(), r) == null) {
-      WorkerState s = state(r.worker());
+      WorkerState s = stateOf(r.worker());
       s.leases++;
       refresh(s);
     }
@@ -156,11 +174,19 @@ final class ResolverView {
   /** Counts this node's lease and keeps it, so that its expiry can be noticed. */
   void noteHeld(Held h) {
     LeaseRecord r = h.record();
-    if (leases.put(r.leaseId(), h) == null) {
-      WorkerState s = state(r.worker());
+    Object before = leases.put(r.leaseId(), h);
+    WorkerState s = stateOf(r.worker());
+    h.viewState(s);
+    if (before == null) {
       s.leases++;
       refresh(s);
     }
+  }
+
+  /** The state of a worker, reusing the one just selected when it is that worker. */
+  private WorkerState stateOf(WorkerId id) {
+    WorkerState s = lastSelected;
+    return s != null && s.id.equals(id) ? s : state(id);
   }
 
   /** This node's leases not ended yet. */
@@ -186,8 +212,10 @@ final class ResolverView {
       Object entry = leases.remove(l.lease().leaseId());
       endedLease = entry;
       if (entry != null) {
-        LeaseRecord r = recordOf(entry);
-        WorkerState s = workers.get(r.worker());
+        WorkerState s =
+            entry instanceof Held h && h.viewState() != null
+                ? h.viewState()
+                : workers.get(recordOf(entry).worker());
         if (s != null) {
           s.leases--;
           refresh(s);
@@ -221,11 +249,15 @@ final class ResolverView {
       }
     } else if (e instanceof StoreEvent.PoolPut p) {
       pools.put(p.pool().id(), p.pool());
+      indexes.computeIfAbsent(p.pool().id(), k -> new PoolIndex()).exists = true;
     } else if (e instanceof StoreEvent.PoolRemoved p) {
       pools.remove(p.pool());
       PoolIndex pi = indexes.get(p.pool());
-      if (pi != null && pi.members.isEmpty()) {
-        indexes.remove(p.pool());
+      if (pi != null) {
+        pi.exists = false;
+        if (pi.members.isEmpty()) {
+          indexes.remove(p.pool());
+        }
       }
     } else if (e instanceof StoreEvent.DefaultPoolMoved m) {
       defaultPool = m.current();
@@ -249,6 +281,9 @@ final class ResolverView {
   private void forgetIfUnused(WorkerState s) {
     if (s.config == null && s.leases == 0) {
       workers.remove(s.id);
+      if (lastSelected == s) {
+        lastSelected = null;
+      }
     }
   }
 
@@ -341,14 +376,14 @@ final class ResolverView {
    * when it records a new affinity key.
    */
   Worker select(StepRequirements req, SelectionStrategy strategy, boolean remember) {
+    lastSelected = null;
     PoolId pool = poolOf(req);
     PoolIndex pi = indexes.get(pool);
-    if (pi == null || pi.members.isEmpty()) {
-      boolean builtIn = pool.equals(defaultPool) && builtInEnabled && pools.containsKey(pool);
-      return builtIn ? Worker.BUILT_IN : null;
-    }
-    if (!pools.containsKey(pool)) {
+    if (pi == null || !pi.exists) {
       return null;
+    }
+    if (pi.members.isEmpty()) {
+      return pool.equals(defaultPool) && builtInEnabled ? Worker.BUILT_IN : null;
     }
     SelectionIndex index = pi.bySyntax[req.syntax().ordinal()];
     if (index.size() == 0) {
@@ -362,13 +397,16 @@ final class ResolverView {
         if (s != null
             && inIndex(s, index)
             && (req.affinityLeaseCap().isEmpty() || s.leases < req.affinityLeaseCap().getAsInt())) {
+          lastSelected = s;
           return s.config;
         }
       }
     }
     Worker chosen;
     if (strategy == SelectionStrategy.FEWEST_LEASES) {
-      chosen = index.first().worker.config;
+      WorkerState first = index.first().worker;
+      lastSelected = first;
+      chosen = first.config;
     } else {
       chosen = custom(pi, req, strategy, index);
     }

@@ -276,7 +276,7 @@ public final class WorkerResolver implements AutoCloseable {
       Instant now = time.now();
       LeaseClaim claim =
           new LeaseClaim(
-              leaseIdPrefix + Long.toString(leaseSeq.incrementAndGet(), 36),
+              leaseIdPrefix + leaseSeq.incrementAndGet(),
               chosen.id(),
               view.poolOf(req),
               nodeId,
@@ -677,6 +677,8 @@ public final class WorkerResolver implements AutoCloseable {
 
     /** Set once, by close() or by the holder noticing the lease expired. */
     volatile boolean released;
+    /** The view's state of the worker; read and written under the resolver's lock only. */
+    private ResolverView.WorkerState viewState;
 
     Lease(LeaseRecord record, Worker worker) {
       this.record = record;
@@ -711,6 +713,16 @@ public final class WorkerResolver implements AutoCloseable {
     @Override
     public LeaseRecord record() {
       return record;
+    }
+
+    @Override
+    public ResolverView.WorkerState viewState() {
+      return viewState;
+    }
+
+    @Override
+    public void viewState(ResolverView.WorkerState s) {
+      viewState = s;
     }
 
     @Override

@@ -63,7 +63,7 @@ public abstract class InfrastructureStoreContract {
   }
 
   @AfterEach
-  void closeStores() throws Exception {
+  void closeStoresOpenedByTheContract() throws Exception {
     for (InfrastructureStore s : opened) {
       s.close();
     }
