@@ -32,8 +32,9 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * The floor under B1: one lease claimed and released directly on the in-memory store, with no
  * resolver (no listener, no selection), on one hot worker or cycling over 10,000 workers (B1's
- * working set, which on a busy machine costs cache misses the one-worker case does not). What {@link ResolverBenchmark} costs above this is the
- * resolver's own work: choosing the worker, keeping its view current, tracking the lease.
+ * working set, which on a busy machine costs cache misses the one-worker case does not). What
+ * {@link ResolverBenchmark} costs above this is the resolver's own work: choosing the worker,
+ * keeping its view current, tracking the lease.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -67,14 +68,18 @@ public class ResolverStoreFloorBenchmark {
     poolOf = new PoolId[workers];
     for (int i = 0; i < workers; i++) {
       Worker w =
-          Worker.builder("w" + i).endpoint(Endpoint.of("bench", "w" + i)).pool("p" + (i % pools)).build();
+          Worker.builder("w" + i)
+              .endpoint(Endpoint.of("bench", "w" + i))
+              .pool("p" + (i % pools))
+              .build();
       ws.add(w);
       ids[i] = w.id();
       poolOf[i] = PoolId.of("p" + (i % pools));
     }
     store = new InMemoryInfrastructureStore(Infrastructure.of(ps, ws, PoolId.of("p0"), true));
     for (WorkerId id : ids) {
-      store.recordHealth(id, HealthReport.of(HealthStatus.HEALTHY, Instant.now(), Duration.ZERO, ""));
+      store.recordHealth(
+          id, HealthReport.of(HealthStatus.HEALTHY, Instant.now(), Duration.ZERO, ""));
     }
   }
 

@@ -112,6 +112,7 @@ final class ResolverView {
   static final class PoolIndex {
     final Map<WorkerId, WorkerState> members = new LinkedHashMap<>();
     final SelectionIndex[] bySyntax = new SelectionIndex[SYNTAXES.length];
+
     /** Whether the pool exists (an index may outlive its pool briefly while events arrive). */
     boolean exists;
 

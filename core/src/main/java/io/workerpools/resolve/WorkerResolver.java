@@ -677,6 +677,7 @@ public final class WorkerResolver implements AutoCloseable {
 
     /** Set once, by close() or by the holder noticing the lease expired. */
     volatile boolean released;
+
     /** The view's state of the worker; read and written under the resolver's lock only. */
     private ResolverView.WorkerState viewState;
 
