@@ -190,7 +190,7 @@ public final class WorkerResolver implements AutoCloseable {
       }
       lease = tryAcquireLocked(requirements, stepId);
       if (lease == null) {
-        blocked = view.explain(requirements);
+        blocked = blockedLocked(requirements);
       }
     } finally {
       unlock();
@@ -234,9 +234,8 @@ public final class WorkerResolver implements AutoCloseable {
       if (lease != null) {
         result = CompletableFuture.completedFuture(lease);
       } else {
-        Resolution.Blocked blocked = view.explain(requirements);
-        boolean couldHelp =
-            blocked.waitingCouldHelp() || view.select(requirements, strategy, false) != null;
+        Resolution.Blocked blocked = blockedLocked(requirements);
+        boolean couldHelp = blocked.waitingCouldHelp();
         if (!couldHelp || maxWait.isZero() || maxWait.isNegative()) {
           result = CompletableFuture.failedFuture(NoEligibleWorkerException.of(blocked));
         } else {
@@ -264,6 +263,27 @@ public final class WorkerResolver implements AutoCloseable {
           }
         });
     return w.future;
+  }
+
+  /**
+   * Why the step cannot have a worker now. If the view still sees an eligible worker, the store
+   * refused every claim on it: another node sharing the store took its last slot in the meantime.
+   */
+  private Resolution.Blocked blockedLocked(StepRequirements req) {
+    Resolution.Blocked b = view.explain(req);
+    Worker contended = view.select(req, strategy, false);
+    if (contended == null || contended.isBuiltIn()) {
+      return b;
+    }
+    List<PassedOver> passed = new ArrayList<>(b.passedOver());
+    passed.add(
+        new PassedOver(
+            contended.id(),
+            contended.name(),
+            PassedOver.Reason.AT_CAP,
+            "its free slot was taken by another node sharing the store at the same moment"));
+    return new Resolution.Blocked(
+        b.pool(), b.poolChoice(), Resolution.Kind.NO_ELIGIBLE_WORKER, passed, true);
   }
 
   /** The lease on success, or null when blocked. Call with the lock held. */
@@ -579,7 +599,7 @@ public final class WorkerResolver implements AutoCloseable {
       if (!waiters.remove(w)) {
         return;
       }
-      b = view.explain(w.requirements);
+      b = blockedLocked(w.requirements);
     } finally {
       unlock();
     }

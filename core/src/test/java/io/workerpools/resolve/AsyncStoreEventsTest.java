@@ -1,6 +1,7 @@
 package io.workerpools.resolve;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.workerpools.lease.WorkerLease;
 import io.workerpools.model.Endpoint;
@@ -26,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -127,6 +129,26 @@ class AsyncStoreEventsTest {
     assertThat(resolver.activeLeases(l.worker().id())).isZero();
   }
 
+  @Test
+  void aClaimRefusedByTheStoreIsReportedAsContentionAndIsWorthWaitingFor() throws Exception {
+    allHealthy();
+    store.refuse = true;
+    assertThatThrownBy(() -> resolver.acquire(req, "s"))
+        .isInstanceOf(NoEligibleWorkerException.class)
+        .hasMessageContaining("taken by another node")
+        .satisfies(
+            e -> assertThat(((NoEligibleWorkerException) e).blocked().waitingCouldHelp()).isTrue());
+    CompletableFuture<WorkerLease> w = resolver.acquire(req, "w", Duration.ofMinutes(1));
+    assertThat(w).isNotDone();
+    store.refuse = false;
+    // Any change wakes the waiter; a health report will do.
+    store.recordHealth(
+        WorkerId.of("w0"), HealthReport.of(HealthStatus.HEALTHY, Instant.now(), Duration.ZERO, ""));
+    try (WorkerLease l = w.get(10, TimeUnit.SECONDS)) {
+      assertThat(l.stepId()).isEqualTo("w");
+    }
+  }
+
   /** An in-memory store whose events reach listeners later, on another thread, optionally held. */
   static final class LateStore implements InfrastructureStore {
     private final InMemoryInfrastructureStore inner;
@@ -134,6 +156,9 @@ class AsyncStoreEventsTest {
     private final List<StoreListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final List<StoreEvent> held = new ArrayList<>();
     volatile boolean hold;
+
+    /** Refuse every claim, as if another node always won the last slot. */
+    volatile boolean refuse;
 
     LateStore(Infrastructure initial, ExecutorService thread) {
       this.inner = new InMemoryInfrastructureStore(initial);
@@ -220,7 +245,7 @@ class AsyncStoreEventsTest {
 
     @Override
     public Optional<LeaseRecord> tryAcquireLease(LeaseClaim claim) {
-      return inner.tryAcquireLease(claim);
+      return refuse ? Optional.empty() : inner.tryAcquireLease(claim);
     }
 
     @Override
