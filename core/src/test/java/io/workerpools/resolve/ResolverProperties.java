@@ -392,7 +392,24 @@ class ResolverProperties {
               .as("default pool when the built-in worker was chosen")
               .isEmpty();
           assertThat(o.pool()).isEqualTo(o.infra().defaultPool());
-          assertThat(o.infra().builtInWorkerEnabled()).as("built-in worker enabled").isTrue();
+        }
+      }
+    }
+  }
+
+  @Property(tries = 100)
+  void aDisabledBuiltInWorkerIsNeverChosen(@ForAll("operations") List<Op> ops) throws Exception {
+    try (Run run = new Run().play(ops)) {
+      for (Observation o : run.observations) {
+        if (!o.infra().builtInWorkerEnabled()) {
+          assertThat(o.lease() == null || !o.lease().isBuiltIn())
+              .as("built-in worker chosen while switched off")
+              .isTrue();
+          if (o.failure() != null
+              && o.pool().equals(o.infra().defaultPool())
+              && o.infra().workersIn(o.pool()).isEmpty()) {
+            assertThat(o.failure()).isInstanceOf(BuiltInWorkerDisabledException.class);
+          }
         }
       }
     }
