@@ -21,7 +21,6 @@ import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -57,6 +56,7 @@ final class LocalExecution implements ScriptExecution {
   private final AtomicBoolean killIssued = new AtomicBoolean();
   private final AtomicInteger openPipes = new AtomicInteger(2);
   private final AtomicBoolean completed = new AtomicBoolean();
+  private final AtomicBoolean completing = new AtomicBoolean();
   private volatile Process process;
   private volatile boolean ownGroup;
   private volatile boolean cancelRequested;
@@ -153,7 +153,8 @@ final class LocalExecution implements ScriptExecution {
                             () -> kill(ScriptResult.Outcome.TIMED_OUT),
                             t.toNanos(),
                             TimeUnit.NANOSECONDS));
-    p.onExit().thenRun(this::onProcessExit);
+    // The JDK completes onExit on its common pool; continue on our own threads, which may block.
+    p.onExit().thenRunAsync(this::onProcessExit, this::onIoThread);
     if (cancelRequested) {
       kill(ScriptResult.Outcome.CANCELLED);
     }
@@ -311,29 +312,16 @@ final class LocalExecution implements ScriptExecution {
 
   private void onProcessExit() {
     Process p = process;
-    exitCode = p.exitValue();
     ScheduledFuture<?> t = timeoutTask;
     if (t != null) {
       t.cancel(false);
     }
-    if (openPipes.get() > 0 && ownGroup) {
-      // Background jobs of the script still hold its output open: give them a moment, then end
-      // them.
-      try {
-        transport
-            .scheduler()
-            .schedule(
-                () -> {
-                  if (openPipes.get() > 0) {
-                    transport.io().execute(() -> transport.processTree().killGroup(p.pid()));
-                  }
-                },
-                transport.exitGrace().toNanos(),
-                TimeUnit.NANOSECONDS);
-      } catch (RejectedExecutionException e) {
-        transport.processTree().killGroup(p.pid());
-      }
+    if (ownGroup && transport.killLeftoverProcesses() && killedFor.get() == null) {
+      // Background jobs the script left running would outlive the step, and would hold its output
+      // pipes open (so that our readers never see their end): end the whole group now.
+      transport.processTree().killGroup(p.pid());
     }
+    exitCode = p.exitValue();
     maybeComplete();
   }
 
@@ -354,6 +342,14 @@ final class LocalExecution implements ScriptExecution {
     }
   }
 
+  private void onIoThread(Runnable r) {
+    try {
+      transport.io().execute(r);
+    } catch (RejectedExecutionException e) {
+      r.run(); // the transport is closing: finish here rather than never
+    }
+  }
+
   private void killNow() {
     Process p = process;
     if (p != null) {
@@ -364,6 +360,9 @@ final class LocalExecution implements ScriptExecution {
   private void maybeComplete() {
     Integer code = exitCode;
     if (code == null || openPipes.get() > 0) {
+      return;
+    }
+    if (!completing.compareAndSet(false, true)) {
       return;
     }
     ScriptResult.Outcome why = killedFor.get();
@@ -437,7 +436,4 @@ final class LocalExecution implements ScriptExecution {
     }
   }
 
-  static String lower(ScriptSyntax s) {
-    return s.name().toLowerCase(Locale.ROOT);
-  }
 }
