@@ -109,7 +109,7 @@ public final class LocalProcessTransport implements WorkerTransport {
     this.killLeftoverProcesses = b.killLeftoverProcesses;
     this.time = b.time;
     this.executables = b.executables != null ? b.executables : Executables.fromEnvironment();
-    this.processTree = new ProcessTree(executables.find("kill"));
+    this.processTree = new ProcessTree(executables.find("kill"), executables.find("bash"));
     this.setsid = executables.find("setsid");
     if (setsid.isEmpty()) {
       LOG.warn(
@@ -312,6 +312,13 @@ public final class LocalProcessTransport implements WorkerTransport {
       e.cancel();
     }
     scheduler.shutdown();
+    // Cancelled scripts have been signalled (cancel kills on this transport's threads, which may
+    // still be busy): the helper stops once they are done with it; later kills spawn kill instead.
+    try {
+      io.execute(processTree::close);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      processTree.close();
+    }
     if (ownsIo) {
       io.shutdown();
     }
