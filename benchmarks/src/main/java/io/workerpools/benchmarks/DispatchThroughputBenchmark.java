@@ -41,7 +41,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * B2: the dispatch loop through an in-memory transport that ends each script at once, so that only
  * the dispatcher, the resolver and the store are measured. Baseline in the same run: the resolver's
- * acquire + release alone (what any dispatch must do at least). Throughput, one thread (closed loop).
+ * acquire + release alone (what any dispatch must do at least). Throughput, one thread (closed
+ * loop).
  *
  * <pre>
  * java -jar benchmarks/target/benchmarks.jar DispatchThroughputBenchmark -f 3 -wi 3 -i 5
@@ -106,9 +107,11 @@ public class DispatchThroughputBenchmark {
   public void setUp() {
     store = new InMemoryInfrastructureStore();
     for (int i = 0; i < workers; i++) {
-      Worker w = Worker.builder("w" + i).endpoint(Endpoint.of("mem", "w" + i)).pool("default").build();
+      Worker w =
+          Worker.builder("w" + i).endpoint(Endpoint.of("mem", "w" + i)).pool("default").build();
       store.putWorker(w);
-      store.recordHealth(w.id(), HealthReport.of(HealthStatus.HEALTHY, Instant.now(), Duration.ZERO, ""));
+      store.recordHealth(
+          w.id(), HealthReport.of(HealthStatus.HEALTHY, Instant.now(), Duration.ZERO, ""));
     }
     resolver = WorkerResolver.builder(store).nodeId("bench").build();
     dispatcher =
@@ -129,6 +132,14 @@ public class DispatchThroughputBenchmark {
   @Benchmark
   public boolean leaseAndReleaseOnly() {
     try (WorkerLease lease = resolver.acquire(requirements, "s")) {
+      return lease.isBuiltIn();
+    }
+  }
+
+  /** Baseline: lease and release with a new step id each time, as dispatching does. */
+  @Benchmark
+  public boolean leaseAndReleaseOnlyDistinctStepIds() {
+    try (WorkerLease lease = resolver.acquire(requirements, "s" + (n++))) {
       return lease.isBuiltIn();
     }
   }

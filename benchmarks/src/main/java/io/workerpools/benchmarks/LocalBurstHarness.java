@@ -38,7 +38,11 @@ public final class LocalBurstHarness {
   public static void main(String[] args) throws Exception {
     int n = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
     System.out.println("launch mechanism: " + LocalProcessTransport.launchMechanism());
-    System.out.println("JDK: " + System.getProperty("java.vm.version") + ", CPUs: " + Runtime.getRuntime().availableProcessors());
+    System.out.println(
+        "JDK: "
+            + System.getProperty("java.vm.version")
+            + ", CPUs: "
+            + Runtime.getRuntime().availableProcessors());
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
 
     // Baseline first: bare spawns, a waitFor per process through onExit.
@@ -63,7 +67,8 @@ public final class LocalBurstHarness {
         StepDispatcher dispatcher = StepDispatcher.builder(resolver).transport(local).build()) {
       // Warm up the code paths with a few steps.
       for (int i = 0; i < 20; i++) {
-        dispatcher.run(Step.builder("warm" + i, ScriptRequest.bash("true")).build(), StepLogSink.discard());
+        dispatcher.run(
+            Step.builder("warm" + i, ScriptRequest.bash("true")).build(), StepLogSink.discard());
       }
       threads.resetPeakThreadCount();
       CountDownLatch started = new CountDownLatch(n);

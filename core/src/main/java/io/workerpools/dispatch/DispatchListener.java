@@ -4,8 +4,8 @@ import io.workerpools.lease.WorkerLease;
 import io.workerpools.model.Worker;
 
 /**
- * Hears what happens to dispatched steps. Every method has a no-op default; implement what you need.
- * The health monitor uses {@link #onWorkerLost} to re-check a worker at once.
+ * Hears what happens to dispatched steps. Every method has a no-op default; implement what you
+ * need. The health monitor uses {@link #onWorkerLost} to re-check a worker at once.
  *
  * <p>Threading: called on whichever thread moved the step on (the caller of {@link
  * StepDispatcher#dispatch}, a transport thread, the resolver's timer, the dispatcher's executor),

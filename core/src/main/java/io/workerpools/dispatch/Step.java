@@ -19,8 +19,8 @@ import java.util.OptionalInt;
  *     max parallelism
  * @param maxParallelism with an action id: how many invocations of the action may be in flight at
  *     once (leasing, running); further ones wait in order
- * @param waitForWorker how long to wait for an eligible worker when none is free now; empty: fail at
- *     once with {@link StepResult.Status#NOWHERE_TO_RUN}
+ * @param waitForWorker how long to wait for an eligible worker when none is free now; empty: fail
+ *     at once with {@link StepResult.Status#NOWHERE_TO_RUN}
  */
 public record Step(
     String stepId,

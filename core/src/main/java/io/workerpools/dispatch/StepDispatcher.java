@@ -37,12 +37,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs steps end to end: resolves and leases a worker through the {@link WorkerResolver} (waiting for
- * one if the step allows), starts the script through the first registered {@link WorkerTransport}
- * that supports the worker's endpoint, streams its log lines to the host's {@link StepLogSink},
- * honours cancellation and the script's timeout, releases the lease exactly once however the step
- * ends, and completes a {@link StepResult} that tells a failed script from a lost worker, nowhere to
- * run, a cancellation and a timeout.
+ * Runs steps end to end: resolves and leases a worker through the {@link WorkerResolver} (waiting
+ * for one if the step allows), starts the script through the first registered {@link
+ * WorkerTransport} that supports the worker's endpoint, streams its log lines to the host's {@link
+ * StepLogSink}, honours cancellation and the script's timeout, releases the lease exactly once
+ * however the step ends, and completes a {@link StepResult} that tells a failed script from a lost
+ * worker, nowhere to run, a cancellation and a timeout.
  *
  * <p>Max parallelism: steps that share an {@link Step#actionId()} and carry a {@link
  * Step#maxParallelism()} are let in at most that many at a time (counting from leasing to the end);
@@ -50,7 +50,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads: the dispatcher owns none by default. {@link #dispatch} leases and starts on the
  * caller's thread; a step let in later (its action's turn came, or a worker became free) starts on
- * the {@link Builder#executor(Executor) executor}. Results complete on transport threads. Thread-safe.
+ * the {@link Builder#executor(Executor) executor}. Results complete on transport threads.
+ * Thread-safe.
  *
  * <p>The built-in worker ({@link Endpoint#local()}) runs through a {@link LocalProcessTransport}:
  * the one registered, or one the dispatcher creates, owns and closes.
@@ -313,8 +314,11 @@ public final class StepDispatcher implements AutoCloseable {
     StepResult.Status status;
     String message = r.message();
     switch (r.outcome()) {
-      case EXITED -> status =
-          r.exitCode().getAsInt() == 0 ? StepResult.Status.SUCCEEDED : StepResult.Status.SCRIPT_FAILED;
+      case EXITED ->
+          status =
+              r.exitCode().getAsInt() == 0
+                  ? StepResult.Status.SUCCEEDED
+                  : StepResult.Status.SCRIPT_FAILED;
       case CANCELLED -> status = StepResult.Status.CANCELLED;
       case TIMED_OUT -> status = StepResult.Status.TIMED_OUT;
       case WORKER_LOST, UNKNOWN_RESULT -> status = StepResult.Status.WORKER_LOST;
@@ -378,7 +382,8 @@ public final class StepDispatcher implements AutoCloseable {
         }
         // A cancelled waiter ends without taking a turn (its finish happens outside the lock).
         Run c = candidate;
-        runLater(() -> c.finish(c.ending(StepResult.Status.CANCELLED, "cancelled before it started")));
+        runLater(
+            () -> c.finish(c.ending(StepResult.Status.CANCELLED, "cancelled before it started")));
       }
       if (gate.inFlight == 0 && gate.queue.isEmpty()) {
         gates.remove(action);

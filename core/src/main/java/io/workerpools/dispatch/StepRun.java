@@ -12,8 +12,8 @@ public interface StepRun {
 
   /**
    * Cancels the step wherever it is: waiting for its turn, waiting for a worker, or running (the
-   * transport kills the script's process tree). Idempotent; returns at once. A step that had already
-   * ended keeps its result.
+   * transport kills the script's process tree). Idempotent; returns at once. A step that had
+   * already ended keeps its result.
    */
   void cancel();
 }

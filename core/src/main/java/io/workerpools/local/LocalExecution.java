@@ -435,5 +435,4 @@ final class LocalExecution implements ScriptExecution {
       super(message, null, false, false);
     }
   }
-
 }

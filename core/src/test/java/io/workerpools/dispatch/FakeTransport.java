@@ -94,7 +94,8 @@ final class FakeTransport implements WorkerTransport {
       pending.add(p);
       started++;
     }
-    sink.onLine(new LogLine(Instant.now(), LogLine.Source.STDOUT, "started " + request.executionId()));
+    sink.onLine(
+        new LogLine(Instant.now(), LogLine.Source.STDOUT, "started " + request.executionId()));
     return p;
   }
 

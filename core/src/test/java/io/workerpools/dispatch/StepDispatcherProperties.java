@@ -29,8 +29,8 @@ import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.Size;
 
 /**
- * The dispatcher's invariants, for any mix of steps, actions, workers and endings, driven through an
- * in-memory transport on one thread (so every run is reproducible from its seed).
+ * The dispatcher's invariants, for any mix of steps, actions, workers and endings, driven through
+ * an in-memory transport on one thread (so every run is reproducible from its seed).
  */
 class StepDispatcherProperties {
 
@@ -118,7 +118,11 @@ class StepDispatcherProperties {
       for (int i = 0; i < stepActions.size(); i++) {
         int a = stepActions.get(i);
         Step.Builder b =
-            Step.builder("s" + i, ScriptRequest.builder(io.workerpools.model.ScriptSyntax.BASH, "true").executionId("s" + i).build());
+            Step.builder(
+                "s" + i,
+                ScriptRequest.builder(io.workerpools.model.ScriptSyntax.BASH, "true")
+                    .executionId("s" + i)
+                    .build());
         if (a < 3) {
           b.action("action-" + a, actionLimits.get(a));
         }
@@ -165,7 +169,9 @@ class StepDispatcherProperties {
       // Every step reached exactly one terminal result.
       for (StepRun r : runs) {
         assertThat(r.result().toCompletableFuture()).as(r.stepId()).isDone();
-        assertThat(finishedCount.get(r.stepId())).as("onFinished calls of %s", r.stepId()).isEqualTo(1);
+        assertThat(finishedCount.get(r.stepId()))
+            .as("onFinished calls of %s", r.stepId())
+            .isEqualTo(1);
         StepResult result = r.result().toCompletableFuture().join();
         ScriptResult ending = transport.endings().get(r.stepId());
         if (ending != null) {
@@ -205,9 +211,10 @@ class StepDispatcherProperties {
 
   private static StepResult.Status expected(ScriptResult r) {
     return switch (r.outcome()) {
-      case EXITED -> r.exitCode().getAsInt() == 0
-          ? StepResult.Status.SUCCEEDED
-          : StepResult.Status.SCRIPT_FAILED;
+      case EXITED ->
+          r.exitCode().getAsInt() == 0
+              ? StepResult.Status.SUCCEEDED
+              : StepResult.Status.SCRIPT_FAILED;
       case WORKER_LOST, UNKNOWN_RESULT -> StepResult.Status.WORKER_LOST;
       case TIMED_OUT -> StepResult.Status.TIMED_OUT;
       case CANCELLED -> StepResult.Status.CANCELLED;

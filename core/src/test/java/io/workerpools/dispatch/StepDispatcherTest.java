@@ -85,7 +85,10 @@ class StepDispatcherTest {
     }
 
     List<String> texts(LogLine.Source source) {
-      return lines.stream().filter(l -> l.line().source() == source).map(l -> l.line().text()).toList();
+      return lines.stream()
+          .filter(l -> l.line().source() == source)
+          .map(l -> l.line().text())
+          .toList();
     }
 
     String value(String key) {
@@ -107,7 +110,10 @@ class StepDispatcherTest {
   }
 
   private static StepResult await(StepRun run) {
-    return run.result().toCompletableFuture().orTimeout(PATIENCE.toSeconds(), TimeUnit.SECONDS).join();
+    return run.result()
+        .toCompletableFuture()
+        .orTimeout(PATIENCE.toSeconds(), TimeUnit.SECONDS)
+        .join();
   }
 
   /** A process is gone when /proc has no entry for it or it is a zombie nobody reaped. */
@@ -138,7 +144,8 @@ class StepDispatcherTest {
     assertThat(lines.texts(LogLine.Source.STDERR)).containsExactly("oops");
     assertThat(lines.lines).allSatisfy(l -> assertThat(l.stepId()).isEqualTo("hello"));
     assertThat(lines.lines).allSatisfy(l -> assertThat(l.worker()).isEqualTo(Worker.BUILT_IN_ID));
-    assertThat(lines.lines.get(lines.lines.size() - 1).prefixedText()).isEqualTo("[hello@built-in] oops");
+    assertThat(lines.lines.get(lines.lines.size() - 1).prefixedText())
+        .isEqualTo("[hello@built-in] oops");
     assertNoLeases();
   }
 
@@ -156,10 +163,7 @@ class StepDispatcherTest {
     Lines lines = new Lines();
     StepRun run =
         dispatcher.dispatch(
-            step(
-                "cancel-me",
-                "bash -c 'sleep 300 & echo \"grandchild=$!\"; wait' &",
-                "wait"),
+            step("cancel-me", "bash -c 'sleep 300 & echo \"grandchild=$!\"; wait' &", "wait"),
             lines);
     long grandchild = Long.parseLong(lines.value("grandchild"));
     assertThat(gone(grandchild)).as("grandchild runs before cancel").isFalse();
@@ -245,7 +249,9 @@ class StepDispatcherTest {
 
     assertThat(r.status()).isEqualTo(StepResult.Status.NOWHERE_TO_RUN);
     assertThat(r.message()).contains("w1").contains("UNAVAILABLE").contains("refused");
-    assertThat(r.blocked()).map(Resolution.Blocked::kind).contains(Resolution.Kind.NO_ELIGIBLE_WORKER);
+    assertThat(r.blocked())
+        .map(Resolution.Blocked::kind)
+        .contains(Resolution.Kind.NO_ELIGIBLE_WORKER);
     assertThat(r.worker()).isEmpty();
     assertNoLeases();
   }
@@ -253,7 +259,11 @@ class StepDispatcherTest {
   @Test
   void aStepWaitsForABusyWorkerAndRunsWhenItIsFree() {
     Worker w =
-        Worker.builder("solo").endpoint(Endpoint.local()).pool("default").maxConcurrentSteps(1).build();
+        Worker.builder("solo")
+            .endpoint(Endpoint.local())
+            .pool("default")
+            .maxConcurrentSteps(1)
+            .build();
     store.putWorker(w);
     store.recordHealth(
         w.id(), HealthReport.of(HealthStatus.HEALTHY, Instant.now(), Duration.ZERO, ""));
@@ -281,7 +291,11 @@ class StepDispatcherTest {
   @Test
   void cancellingAStepThatWaitsForAWorkerEndsItWithoutALease() {
     Worker w =
-        Worker.builder("solo").endpoint(Endpoint.local()).pool("default").maxConcurrentSteps(1).build();
+        Worker.builder("solo")
+            .endpoint(Endpoint.local())
+            .pool("default")
+            .maxConcurrentSteps(1)
+            .build();
     store.putWorker(w);
     store.recordHealth(
         w.id(), HealthReport.of(HealthStatus.HEALTHY, Instant.now(), Duration.ZERO, ""));
@@ -290,7 +304,9 @@ class StepDispatcherTest {
     first.value("go");
     StepRun b =
         dispatcher.dispatch(
-            Step.builder("second", ScriptRequest.bash("echo never")).waitForWorker(PATIENCE).build(),
+            Step.builder("second", ScriptRequest.bash("echo never"))
+                .waitForWorker(PATIENCE)
+                .build(),
             StepLogSink.discard());
     Await.until(() -> resolver.waiting() == 1, PATIENCE, "the second step to wait");
 
@@ -359,7 +375,8 @@ class StepDispatcherTest {
               Step.builder(
                       "many-" + i,
                       ScriptRequest.builder(
-                              ScriptSyntax.BASH, "sleep 1\necho \"out $1\"\necho \"err $1\" >&2\nexit $(( $1 % 3 ))")
+                              ScriptSyntax.BASH,
+                              "sleep 1\necho \"out $1\"\necho \"err $1\" >&2\nexit $(( $1 % 3 ))")
                           .argument(Integer.toString(i))
                           .build())
                   .build(),
@@ -407,7 +424,8 @@ class StepDispatcherTest {
     FakeTransport fake = new FakeTransport();
     Worker w = Worker.builder("remote").endpoint(Endpoint.of("fake", "x")).pool("default").build();
     store.putWorker(w);
-    store.recordHealth(w.id(), HealthReport.of(HealthStatus.HEALTHY, Instant.now(), Duration.ZERO, ""));
+    store.recordHealth(
+        w.id(), HealthReport.of(HealthStatus.HEALTHY, Instant.now(), Duration.ZERO, ""));
     try (StepDispatcher d =
         StepDispatcher.builder(resolver)
             .transport(fake)
@@ -421,7 +439,10 @@ class StepDispatcherTest {
             .build()) {
       StepRun run = d.dispatch(step("remote-step", "true"), StepLogSink.discard());
       assertThat(store.leases()).hasSize(1);
-      fake.pending().get(0).end(ScriptResult.of(ScriptResult.Outcome.WORKER_LOST, Duration.ZERO, "connection reset"));
+      fake.pending()
+          .get(0)
+          .end(
+              ScriptResult.of(ScriptResult.Outcome.WORKER_LOST, Duration.ZERO, "connection reset"));
       StepResult r = await(run);
       assertThat(r.status()).isEqualTo(StepResult.Status.WORKER_LOST);
       assertThat(r.message()).contains("connection reset");
@@ -432,9 +453,11 @@ class StepDispatcherTest {
 
   @Test
   void aWorkerWhoseEndpointNoTransportSupportsCouldNotStartAndSaysSo() {
-    Worker w = Worker.builder("odd").endpoint(Endpoint.of("carrier-pigeon", "x")).pool("default").build();
+    Worker w =
+        Worker.builder("odd").endpoint(Endpoint.of("carrier-pigeon", "x")).pool("default").build();
     store.putWorker(w);
-    store.recordHealth(w.id(), HealthReport.of(HealthStatus.HEALTHY, Instant.now(), Duration.ZERO, ""));
+    store.recordHealth(
+        w.id(), HealthReport.of(HealthStatus.HEALTHY, Instant.now(), Duration.ZERO, ""));
     StepResult r = dispatcher.run(step("s", "true"), StepLogSink.discard());
     assertThat(r.status()).isEqualTo(StepResult.Status.COULD_NOT_START);
     assertThat(r.message()).contains("carrier-pigeon").contains("odd");

@@ -48,7 +48,9 @@ class LineSplitterTest {
     List<String> out = split((line + "\n").getBytes(StandardCharsets.UTF_8), 17, 5);
     assertThat(String.join("", out)).isEqualTo(line);
     assertThat(out).allSatisfy(p -> assertThat(p).doesNotContain("\uFFFD"));
-    assertThat(out).allSatisfy(p -> assertThat(p.getBytes(StandardCharsets.UTF_8).length).isLessThanOrEqualTo(17));
+    assertThat(out)
+        .allSatisfy(
+            p -> assertThat(p.getBytes(StandardCharsets.UTF_8).length).isLessThanOrEqualTo(17));
   }
 
   @Property(tries = 300)
@@ -74,10 +76,14 @@ class LineSplitterTest {
       @ForAll @StringLength(max = 400) String raw,
       @ForAll @IntRange(min = 16, max = 64) int cap,
       @ForAll @IntRange(min = 1, max = 50) int chunk) {
-    String line = new String(raw.replace('\n', ' ').replace('\r', ' ').getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8);
+    String line =
+        new String(
+            raw.replace('\n', ' ').replace('\r', ' ').getBytes(StandardCharsets.UTF_8),
+            StandardCharsets.UTF_8);
     List<String> out = split((line + "\n").getBytes(StandardCharsets.UTF_8), cap, chunk);
     assertThat(String.join("", out)).isEqualTo(line);
     assertThat(out)
-        .allSatisfy(p -> assertThat(p.getBytes(StandardCharsets.UTF_8).length).isLessThanOrEqualTo(cap));
+        .allSatisfy(
+            p -> assertThat(p.getBytes(StandardCharsets.UTF_8).length).isLessThanOrEqualTo(cap));
   }
 }

@@ -96,7 +96,8 @@ class LocalProcessTransportTest {
 
   @Test
   void shScriptsRunUnderSh() {
-    Run r = run(ScriptRequest.builder(ScriptSyntax.SH, "echo \"sh says $1\"").argument("hi").build());
+    Run r =
+        run(ScriptRequest.builder(ScriptSyntax.SH, "echo \"sh says $1\"").argument("hi").build());
     assertThat(r.result().exitCode()).hasValue(0);
     assertThat(r.sink().stdout()).containsExactly("sh says hi");
   }
@@ -160,7 +161,8 @@ class LocalProcessTransportTest {
         System.getenv().keySet().stream()
             .filter(k -> !k.equals("PATH") && k.matches("[A-Za-z_][A-Za-z0-9_]*"))
             .findFirst()
-            .orElseThrow(() -> new AssertionError("the test JVM has no environment variable but PATH"));
+            .orElseThrow(
+                () -> new AssertionError("the test JVM has no environment variable but PATH"));
     try (LocalProcessTransport t =
         LocalProcessTransport.builder().baseDirectory(base).inheritEnvironment(false).build()) {
       Run r =
@@ -168,7 +170,9 @@ class LocalProcessTransportTest {
               t,
               ScriptRequest.builder(
                       ScriptSyntax.BASH,
-                      "echo \"host=${" + hostVar + ":-unset}\"; echo \"own=$OWN\"; command -v sleep >/dev/null && echo path-ok")
+                      "echo \"host=${"
+                          + hostVar
+                          + ":-unset}\"; echo \"own=$OWN\"; command -v sleep >/dev/null && echo path-ok")
                   .env("OWN", "mine")
                   .build());
       assertThat(r.sink().stdout()).containsExactly("host=unset", "own=mine", "path-ok");
@@ -187,7 +191,8 @@ class LocalProcessTransportTest {
       Run r =
           run(
               t,
-              ScriptRequest.builder(ScriptSyntax.BASH, "id -un; echo \"v=$WP_V\"; touch made-here && echo wrote")
+              ScriptRequest.builder(
+                      ScriptSyntax.BASH, "id -un; echo \"v=$WP_V\"; touch made-here && echo wrote")
                   .runAsUser("nobody")
                   .env("WP_V", "passed")
                   .build());
@@ -203,7 +208,8 @@ class LocalProcessTransportTest {
 
   @Test
   void runningAsAUserThatDoesNotExistCouldNotStartNamingTheUser() {
-    Run r = run(ScriptRequest.builder(ScriptSyntax.BASH, "id").runAsUser("no-such-user-xyz").build());
+    Run r =
+        run(ScriptRequest.builder(ScriptSyntax.BASH, "id").runAsUser("no-such-user-xyz").build());
     assertThat(r.result().outcome()).isEqualTo(ScriptResult.Outcome.COULD_NOT_START);
     assertThat(r.result().message()).contains("no-such-user-xyz");
   }
@@ -211,7 +217,10 @@ class LocalProcessTransportTest {
   @Test
   void healthWarnsWhenFreeDiskSpaceUnderTheBaseIsLow() {
     try (LocalProcessTransport t =
-        LocalProcessTransport.builder().baseDirectory(base).lowDiskSpaceBytes(Long.MAX_VALUE).build()) {
+        LocalProcessTransport.builder()
+            .baseDirectory(base)
+            .lowDiskSpaceBytes(Long.MAX_VALUE)
+            .build()) {
       HealthReport h =
           t.checkHealth(Worker.BUILT_IN, HealthCheckRequest.connectivity(PATIENCE))
               .toCompletableFuture()
@@ -219,7 +228,8 @@ class LocalProcessTransportTest {
       assertThat(h.status()).isEqualTo(HealthStatus.HAS_WARNINGS);
       assertThat(h.message()).contains("MiB free");
       assertThat(Long.parseLong(h.details().get("freeDiskBytes"))).isPositive();
-      assertThat(h.details()).containsEntry("launchMechanism", LocalProcessTransport.launchMechanism());
+      assertThat(h.details())
+          .containsEntry("launchMechanism", LocalProcessTransport.launchMechanism());
     }
     HealthReport ok =
         transport

@@ -32,8 +32,7 @@ class ProcessTreeTest {
   /** Starts a group leader whose orphaned child keeps running after the leader exits. */
   private static long[] leaderAndOrphan() throws IOException {
     Process p =
-        new ProcessBuilder(
-                "setsid", "bash", "-c", "( sleep 300 & echo $! ) ; sleep 300")
+        new ProcessBuilder("setsid", "bash", "-c", "( sleep 300 & echo $! ) ; sleep 300")
             .redirectError(ProcessBuilder.Redirect.DISCARD)
             .start();
     BufferedReader r =
@@ -50,7 +49,10 @@ class ProcessTreeTest {
         long[] ids = leaderAndOrphan();
         assertThat(gone(ids[1])).isFalse();
         tree.killGroup(ids[0]);
-        Await.until(() -> gone(ids[0]) && gone(ids[1]), Duration.ofSeconds(10), "group " + ids[0] + " gone");
+        Await.until(
+            () -> gone(ids[0]) && gone(ids[1]),
+            Duration.ofSeconds(10),
+            "group " + ids[0] + " gone");
       }
     }
   }
@@ -61,7 +63,8 @@ class ProcessTreeTest {
     try (ProcessTree tree = new ProcessTree(exe.find("kill"), Optional.empty())) {
       long[] ids = leaderAndOrphan();
       tree.killGroup(ids[0]);
-      Await.until(() -> gone(ids[0]) && gone(ids[1]), Duration.ofSeconds(10), "group " + ids[0] + " gone");
+      Await.until(
+          () -> gone(ids[0]) && gone(ids[1]), Duration.ofSeconds(10), "group " + ids[0] + " gone");
     }
   }
 }

@@ -15,11 +15,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Kills a script's whole process tree. A script started through {@code setsid} leads its own process
- * group (its pid is the group id), so one SIGKILL to the group reaches every process it started,
- * including orphans whose parent already exited and which {@link ProcessHandle#descendants()} can no
- * longer see. Descendants that left the group (a script calling {@code setsid} itself) are killed
- * through {@link ProcessHandle} as well.
+ * Kills a script's whole process tree. A script started through {@code setsid} leads its own
+ * process group (its pid is the group id), so one SIGKILL to the group reaches every process it
+ * started, including orphans whose parent already exited and which {@link
+ * ProcessHandle#descendants()} can no longer see. Descendants that left the group (a script calling
+ * {@code setsid} itself) are killed through {@link ProcessHandle} as well.
  *
  * <p>The JDK cannot signal a process group. Rather than spawn {@code kill} each time (a process
  * spawn per step, as expensive as the step's own), a small long-lived helper — {@code bash} reading
@@ -51,9 +51,9 @@ public final class ProcessTree implements AutoCloseable {
   }
 
   /**
-   * Sends SIGKILL to the process group led by {@code root} (when {@code ownGroup}) and to every live
-   * descendant of {@code root}. Blocks for the moment signalling takes; call it from a transport
-   * thread.
+   * Sends SIGKILL to the process group led by {@code root} (when {@code ownGroup}) and to every
+   * live descendant of {@code root}. Blocks for the moment signalling takes; call it from a
+   * transport thread.
    */
   public void killAll(ProcessHandle root, boolean ownGroup) {
     List<ProcessHandle> descendants = root.descendants().toList();
