@@ -68,7 +68,7 @@ public class DispatchThroughputBenchmark {
   private long n;
 
   /** Ends every script at once with exit code 0, after one log line. */
-  static final class InstantTransport implements WorkerTransport {
+  public static final class InstantTransport implements WorkerTransport {
     private static final CompletableFuture<ScriptResult> DONE =
         CompletableFuture.completedFuture(ScriptResult.exited(0, Duration.ZERO));
 

@@ -153,8 +153,8 @@ final class LocalExecution implements ScriptExecution {
                             () -> kill(ScriptResult.Outcome.TIMED_OUT),
                             t.toNanos(),
                             TimeUnit.NANOSECONDS));
-    // The JDK completes onExit on its common pool; continue on our own threads, which may block.
-    p.onExit().thenRunAsync(this::onProcessExit, this::onIoThread);
+    // Runs on the JDK's exit-notification thread: quick work only (a pipe write, maybe completing).
+    p.onExit().thenRun(this::onProcessExit);
     if (cancelRequested) {
       kill(ScriptResult.Outcome.CANCELLED);
     }
@@ -318,8 +318,9 @@ final class LocalExecution implements ScriptExecution {
     }
     if (ownGroup && transport.killLeftoverProcesses() && killedFor.get() == null) {
       // Background jobs the script left running would outlive the step, and would hold its output
-      // pipes open (so that our readers never see their end): end the whole group now.
-      transport.processTree().killGroup(p.pid());
+      // pipes open (so that our readers never see their end): end the whole group. Not waited for:
+      // the pipes close when the signal lands, and the result waits for the pipes.
+      transport.processTree().killGroupSoon(p.pid(), transport.io());
     }
     exitCode = p.exitValue();
     maybeComplete();
@@ -339,14 +340,6 @@ final class LocalExecution implements ScriptExecution {
       } catch (RejectedExecutionException e) {
         killNow();
       }
-    }
-  }
-
-  private void onIoThread(Runnable r) {
-    try {
-      transport.io().execute(r);
-    } catch (RejectedExecutionException e) {
-      r.run(); // the transport is closing: finish here rather than never
     }
   }
 

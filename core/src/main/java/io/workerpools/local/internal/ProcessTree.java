@@ -81,6 +81,22 @@ public final class ProcessTree implements AutoCloseable {
     spawnKill(groupId);
   }
 
+  /**
+   * Asks for SIGKILL to a process group without waiting for it to be sent: a pipe write to the
+   * helper, or a spawned {@code kill} on {@code fallback} if there is no helper. For the end of a
+   * script, where nothing needs to wait for the signal (the output pipes close when it lands).
+   */
+  public void killGroupSoon(long groupId, java.util.concurrent.Executor fallback) {
+    if (viaHelper(groupId) != null) {
+      return;
+    }
+    try {
+      fallback.execute(() -> spawnKill(groupId));
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      spawnKill(groupId);
+    }
+  }
+
   private CompletableFuture<Void> viaHelper(long groupId) {
     synchronized (lock) {
       if (closed || helperFailed || bash.isEmpty()) {
