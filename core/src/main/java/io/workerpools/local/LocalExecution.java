@@ -142,17 +142,19 @@ final class LocalExecution implements ScriptExecution {
       killNow();
       openPipes.set(0);
     }
-    request
-        .timeout()
-        .ifPresent(
-            t ->
-                timeoutTask =
-                    transport
-                        .scheduler()
-                        .schedule(
-                            () -> kill(ScriptResult.Outcome.TIMED_OUT),
-                            t.toNanos(),
-                            TimeUnit.NANOSECONDS));
+    if (request.timeout().isPresent()) {
+      try {
+        timeoutTask =
+            transport
+                .scheduler()
+                .schedule(
+                    () -> kill(ScriptResult.Outcome.TIMED_OUT),
+                    request.timeout().get().toNanos(),
+                    TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException e) {
+        kill(ScriptResult.Outcome.CANCELLED); // the transport is closing: it cancels what runs
+      }
+    }
     // Runs on the JDK's exit-notification thread: quick work only (a pipe write, maybe completing).
     p.onExit().thenRun(this::onProcessExit);
     if (cancelRequested) {
@@ -228,8 +230,13 @@ final class LocalExecution implements ScriptExecution {
       }
       prefix.add("--");
     }
-    Files.createDirectories(transport.base());
-    workDir = Files.createTempDirectory(transport.base(), "step-");
+    transport.ensureBase(false);
+    try {
+      workDir = Files.createTempDirectory(transport.base(), "step-");
+    } catch (java.nio.file.NoSuchFileException e) {
+      transport.ensureBase(true); // someone removed the base directory: make it again
+      workDir = Files.createTempDirectory(transport.base(), "step-");
+    }
     Path script = workDir.resolve("script" + extension(syntax));
     Files.writeString(script, request.body());
     for (ScriptRequest.ScriptFile f : request.files()) {

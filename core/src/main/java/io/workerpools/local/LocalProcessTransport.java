@@ -98,6 +98,7 @@ public final class LocalProcessTransport implements WorkerTransport {
   private final boolean runningAsRoot;
   private final Set<LocalExecution> running = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
+  private volatile boolean baseReady;
 
   private LocalProcessTransport(Builder b) {
     checkLaunchMechanism();
@@ -328,6 +329,14 @@ public final class LocalProcessTransport implements WorkerTransport {
 
   Path base() {
     return baseDirectory;
+  }
+
+  /** Creates the base directory once (or again, when {@code force}: it was removed). */
+  void ensureBase(boolean force) throws IOException {
+    if (force || !baseReady) {
+      Files.createDirectories(baseDirectory);
+      baseReady = true;
+    }
   }
 
   Optional<Path> interpreter(ScriptSyntax syntax) {

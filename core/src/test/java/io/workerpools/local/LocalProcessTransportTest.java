@@ -149,6 +149,18 @@ class LocalProcessTransportTest {
   }
 
   @Test
+  void theBaseDirectoryIsMadeAgainWhenSomeoneRemovesIt() throws IOException {
+    Path nested = base.resolve("nested");
+    try (LocalProcessTransport t = LocalProcessTransport.builder().baseDirectory(nested).build()) {
+      assertThat(run(t, ScriptRequest.bash("echo one")).sink().stdout()).containsExactly("one");
+      Files.delete(nested);
+      Run again = run(t, ScriptRequest.bash("echo two"));
+      assertThat(again.result().exitCode()).hasValue(0);
+      assertThat(again.sink().stdout()).containsExactly("two");
+    }
+  }
+
+  @Test
   void theWorkingDirectoryIsKeptWhenTheRequestAsks() {
     Run r = run(ScriptRequest.builder(ScriptSyntax.BASH, "pwd").keepWorkingDirectory(true).build());
     Path dir = Path.of(r.sink().stdout().get(0));
