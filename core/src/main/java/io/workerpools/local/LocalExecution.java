@@ -21,7 +21,6 @@ import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -57,6 +56,7 @@ final class LocalExecution implements ScriptExecution {
   private final AtomicBoolean killIssued = new AtomicBoolean();
   private final AtomicInteger openPipes = new AtomicInteger(2);
   private final AtomicBoolean completed = new AtomicBoolean();
+  private final AtomicBoolean completing = new AtomicBoolean();
   private volatile Process process;
   private volatile boolean ownGroup;
   private volatile boolean cancelRequested;
@@ -142,17 +142,20 @@ final class LocalExecution implements ScriptExecution {
       killNow();
       openPipes.set(0);
     }
-    request
-        .timeout()
-        .ifPresent(
-            t ->
-                timeoutTask =
-                    transport
-                        .scheduler()
-                        .schedule(
-                            () -> kill(ScriptResult.Outcome.TIMED_OUT),
-                            t.toNanos(),
-                            TimeUnit.NANOSECONDS));
+    if (request.timeout().isPresent()) {
+      try {
+        timeoutTask =
+            transport
+                .scheduler()
+                .schedule(
+                    () -> kill(ScriptResult.Outcome.TIMED_OUT),
+                    request.timeout().get().toNanos(),
+                    TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException e) {
+        kill(ScriptResult.Outcome.CANCELLED); // the transport is closing: it cancels what runs
+      }
+    }
+    // Runs on the JDK's exit-notification thread: quick work only (a pipe write, maybe completing).
     p.onExit().thenRun(this::onProcessExit);
     if (cancelRequested) {
       kill(ScriptResult.Outcome.CANCELLED);
@@ -227,8 +230,13 @@ final class LocalExecution implements ScriptExecution {
       }
       prefix.add("--");
     }
-    Files.createDirectories(transport.base());
-    workDir = Files.createTempDirectory(transport.base(), "step-");
+    transport.ensureBase(false);
+    try {
+      workDir = Files.createTempDirectory(transport.base(), "step-");
+    } catch (java.nio.file.NoSuchFileException e) {
+      transport.ensureBase(true); // someone removed the base directory: make it again
+      workDir = Files.createTempDirectory(transport.base(), "step-");
+    }
     Path script = workDir.resolve("script" + extension(syntax));
     Files.writeString(script, request.body());
     for (ScriptRequest.ScriptFile f : request.files()) {
@@ -311,29 +319,17 @@ final class LocalExecution implements ScriptExecution {
 
   private void onProcessExit() {
     Process p = process;
-    exitCode = p.exitValue();
     ScheduledFuture<?> t = timeoutTask;
     if (t != null) {
       t.cancel(false);
     }
-    if (openPipes.get() > 0 && ownGroup) {
-      // Background jobs of the script still hold its output open: give them a moment, then end
-      // them.
-      try {
-        transport
-            .scheduler()
-            .schedule(
-                () -> {
-                  if (openPipes.get() > 0) {
-                    transport.io().execute(() -> transport.processTree().killGroup(p.pid()));
-                  }
-                },
-                transport.exitGrace().toNanos(),
-                TimeUnit.NANOSECONDS);
-      } catch (RejectedExecutionException e) {
-        transport.processTree().killGroup(p.pid());
-      }
+    if (ownGroup && transport.killLeftoverProcesses() && killedFor.get() == null) {
+      // Background jobs the script left running would outlive the step, and would hold its output
+      // pipes open (so that our readers never see their end): end the whole group. Not waited for:
+      // the pipes close when the signal lands, and the result waits for the pipes.
+      transport.processTree().killGroupSoon(p.pid(), transport.io());
     }
+    exitCode = p.exitValue();
     maybeComplete();
   }
 
@@ -364,6 +360,9 @@ final class LocalExecution implements ScriptExecution {
   private void maybeComplete() {
     Integer code = exitCode;
     if (code == null || openPipes.get() > 0) {
+      return;
+    }
+    if (!completing.compareAndSet(false, true)) {
       return;
     }
     ScriptResult.Outcome why = killedFor.get();
@@ -435,9 +434,5 @@ final class LocalExecution implements ScriptExecution {
     CouldNotStart(String message) {
       super(message, null, false, false);
     }
-  }
-
-  static String lower(ScriptSyntax s) {
-    return s.name().toLowerCase(Locale.ROOT);
   }
 }

@@ -52,8 +52,9 @@ import org.slf4j.LoggerFactory;
  *   <li>stdout and stderr are read as they are produced and handed to the {@link LogSink} line by
  *       line, masked, timestamped, in order within each stream; lines longer than {@link
  *       Builder#maxLineBytes(int)} are split; invalid UTF-8 is replaced, never fatal.
- *   <li>Each script leads its own process group ({@code setsid}); cancellation, a timeout, or
- *       background jobs left running after the script exited are ended by killing the whole group.
+ *   <li>Each script leads its own process group ({@code setsid}); cancellation and timeouts kill
+ *       the whole group, and so does the script's exit (background jobs it left running die with
+ *       it, unless {@link Builder#killLeftoverProcesses(boolean)} is off).
  *   <li>The working directory is deleted afterwards unless the request asks to keep it.
  *   <li>{@link ScriptRequest#runAsUser()} runs the script as another OS user through {@code
  *       runuser} (or {@code sudo}); this needs the host to run as root.
@@ -76,9 +77,6 @@ public final class LocalProcessTransport implements WorkerTransport {
   /** Below this much free disk space under the base directory, health is HAS_WARNINGS: 1 GiB. */
   public static final long DEFAULT_LOW_DISK_SPACE_BYTES = 1L << 30;
 
-  /** How long background jobs may hold the output pipes after the script exits: 200 ms. */
-  public static final Duration DEFAULT_EXIT_GRACE = Duration.ofMillis(200);
-
   /** The system property that chooses the JDK's process launch mechanism. */
   public static final String LAUNCH_MECHANISM_PROPERTY = "jdk.lang.Process.launchMechanism";
 
@@ -89,7 +87,7 @@ public final class LocalProcessTransport implements WorkerTransport {
   private final boolean inheritEnvironment;
   private final int maxLineBytes;
   private final long lowDiskSpaceBytes;
-  private final Duration exitGrace;
+  private final boolean killLeftoverProcesses;
   private final TimeSource time;
   private final ExecutorService io;
   private final boolean ownsIo;
@@ -100,6 +98,7 @@ public final class LocalProcessTransport implements WorkerTransport {
   private final boolean runningAsRoot;
   private final Set<LocalExecution> running = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
+  private volatile boolean baseReady;
 
   private LocalProcessTransport(Builder b) {
     checkLaunchMechanism();
@@ -108,10 +107,10 @@ public final class LocalProcessTransport implements WorkerTransport {
     this.inheritEnvironment = b.inheritEnvironment;
     this.maxLineBytes = b.maxLineBytes;
     this.lowDiskSpaceBytes = b.lowDiskSpaceBytes;
-    this.exitGrace = b.exitGrace;
+    this.killLeftoverProcesses = b.killLeftoverProcesses;
     this.time = b.time;
     this.executables = b.executables != null ? b.executables : Executables.fromEnvironment();
-    this.processTree = new ProcessTree(executables.find("kill"));
+    this.processTree = new ProcessTree(executables.find("kill"), executables.find("bash"));
     this.setsid = executables.find("setsid");
     if (setsid.isEmpty()) {
       LOG.warn(
@@ -314,6 +313,13 @@ public final class LocalProcessTransport implements WorkerTransport {
       e.cancel();
     }
     scheduler.shutdown();
+    // Cancelled scripts have been signalled (cancel kills on this transport's threads, which may
+    // still be busy): the helper stops once they are done with it; later kills spawn kill instead.
+    try {
+      io.execute(processTree::close);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      processTree.close();
+    }
     if (ownsIo) {
       io.shutdown();
     }
@@ -323,6 +329,14 @@ public final class LocalProcessTransport implements WorkerTransport {
 
   Path base() {
     return baseDirectory;
+  }
+
+  /** Creates the base directory once (or again, when {@code force}: it was removed). */
+  void ensureBase(boolean force) throws IOException {
+    if (force || !baseReady) {
+      Files.createDirectories(baseDirectory);
+      baseReady = true;
+    }
   }
 
   Optional<Path> interpreter(ScriptSyntax syntax) {
@@ -359,8 +373,8 @@ public final class LocalProcessTransport implements WorkerTransport {
     return maxLineBytes;
   }
 
-  Duration exitGrace() {
-    return exitGrace;
+  boolean killLeftoverProcesses() {
+    return killLeftoverProcesses;
   }
 
   TimeSource time() {
@@ -413,7 +427,7 @@ public final class LocalProcessTransport implements WorkerTransport {
     private boolean inheritEnvironment = true;
     private int maxLineBytes = DEFAULT_MAX_LINE_BYTES;
     private long lowDiskSpaceBytes = DEFAULT_LOW_DISK_SPACE_BYTES;
-    private Duration exitGrace = DEFAULT_EXIT_GRACE;
+    private boolean killLeftoverProcesses = true;
     private TimeSource time = TimeSource.system();
     private ExecutorService ioExecutor;
     private Executables executables;
@@ -480,14 +494,13 @@ public final class LocalProcessTransport implements WorkerTransport {
     }
 
     /**
-     * How long processes the script left running in the background may keep its output open after
-     * it exited before they are killed (default 200 ms).
+     * Whether processes a script leaves running in the background are killed when it exits (default
+     * true: a step's result means its processes are gone). This costs one short {@code kill} child
+     * process per step. When off, a step whose background jobs keep its stdout or stderr open ends
+     * only when they exit or close it.
      */
-    public Builder exitGrace(Duration grace) {
-      if (grace == null || grace.isNegative()) {
-        throw new ConfigurationException("exitGrace", "must be zero or positive but was " + grace);
-      }
-      this.exitGrace = grace;
+    public Builder killLeftoverProcesses(boolean kill) {
+      this.killLeftoverProcesses = kill;
       return this;
     }
 

@@ -1,0 +1,105 @@
+package io.workerpools.benchmarks;
+
+import io.workerpools.local.LocalProcessTransport;
+import io.workerpools.model.Worker;
+import io.workerpools.transport.LogSink;
+import io.workerpools.transport.ScriptRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * B3, interleaved: one spawn of each variant in turn, repeated, in one JVM, so that every variant
+ * sees the same machine load (on a shared 2-core machine JMH's one-benchmark-after-another order lets
+ * load swings masquerade as differences). Prints min, p25 and p50 per variant and the ratios of the
+ * built-in worker to each baseline.
+ *
+ * <pre>
+ * java -cp benchmarks/target/benchmarks.jar io.workerpools.benchmarks.LocalSpawnHarness [rounds]
+ * </pre>
+ */
+public final class LocalSpawnHarness {
+  private LocalSpawnHarness() {}
+
+  private interface Variant {
+    void run() throws Exception;
+  }
+
+  public static void main(String[] args) throws Exception {
+    int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 300;
+    System.out.println("launch mechanism: " + LocalProcessTransport.launchMechanism());
+    Path base = Files.createTempDirectory("wp-spawn");
+    Path script = base.resolve("true.sh");
+    Files.writeString(script, "/bin/true\n");
+    ScriptRequest trueStep = ScriptRequest.bash("/bin/true");
+    try (LocalProcessTransport transport =
+            LocalProcessTransport.builder().baseDirectory(base.resolve("a")).build();
+        LocalProcessTransport noKill =
+            LocalProcessTransport.builder()
+                .baseDirectory(base.resolve("b"))
+                .killLeftoverProcesses(false)
+                .build()) {
+      Map<String, Variant> variants = new LinkedHashMap<>();
+      variants.put("bare /bin/true", () -> new ProcessBuilder("/bin/true").start().waitFor());
+      variants.put(
+          "bare bash true.sh", () -> new ProcessBuilder("bash", script.toString()).start().waitFor());
+      variants.put(
+          "bare setsid bash true.sh",
+          () -> new ProcessBuilder("setsid", "bash", script.toString()).start().waitFor());
+      variants.put(
+          "built-in worker",
+          () ->
+              transport
+                  .start(Worker.BUILT_IN, trueStep, LogSink.discard())
+                  .result()
+                  .toCompletableFuture()
+                  .join());
+      variants.put(
+          "built-in, no leftover kill",
+          () ->
+              noKill
+                  .start(Worker.BUILT_IN, trueStep, LogSink.discard())
+                  .result()
+                  .toCompletableFuture()
+                  .join());
+      Map<String, List<Long>> samples = new LinkedHashMap<>();
+      variants.keySet().forEach(k -> samples.put(k, new ArrayList<>()));
+      for (int r = 0; r < rounds; r++) {
+        for (Map.Entry<String, Variant> v : variants.entrySet()) {
+          long t0 = System.nanoTime();
+          v.getValue().run();
+          long t = System.nanoTime() - t0;
+          if (r >= rounds / 5) { // the first fifth is warm-up
+            samples.get(v.getKey()).add(t);
+          }
+        }
+      }
+      Map<String, Double> p50 = new LinkedHashMap<>();
+      for (Map.Entry<String, List<Long>> e : samples.entrySet()) {
+        List<Long> s = new ArrayList<>(e.getValue());
+        Collections.sort(s);
+        double median = s.get(s.size() / 2) / 1e6;
+        p50.put(e.getKey(), median);
+        System.out.printf(
+            "%-28s min %6.2f ms  p25 %6.2f ms  p50 %6.2f ms%n",
+            e.getKey(), s.get(0) / 1e6, s.get(s.size() / 4) / 1e6, median);
+      }
+      double builtIn = p50.get("built-in worker");
+      System.out.printf(
+          "p50 ratios: built-in / bare /bin/true %.2f, / bare bash %.2f, / bare setsid bash %.2f%n",
+          builtIn / p50.get("bare /bin/true"),
+          builtIn / p50.get("bare bash true.sh"),
+          builtIn / p50.get("bare setsid bash true.sh"));
+    } finally {
+      try (Stream<Path> all = Files.walk(base)) {
+        all.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
+}

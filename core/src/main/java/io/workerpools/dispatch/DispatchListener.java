@@ -1,0 +1,35 @@
+package io.workerpools.dispatch;
+
+import io.workerpools.lease.WorkerLease;
+import io.workerpools.model.Worker;
+
+/**
+ * Hears what happens to dispatched steps. Every method has a no-op default; implement what you
+ * need. The health monitor uses {@link #onWorkerLost} to re-check a worker at once.
+ *
+ * <p>Threading: called on whichever thread moved the step on (the caller of {@link
+ * StepDispatcher#dispatch}, a transport thread, the resolver's timer, the dispatcher's executor),
+ * never concurrently for one step. Must be quick and must not block; exceptions are logged and
+ * ignored.
+ */
+public interface DispatchListener {
+  /** The step waits for its action's max parallelism to let it in. */
+  default void onQueued(Step step) {}
+
+  /** The step has a worker and its script is about to start there. */
+  default void onStarted(Step step, WorkerLease lease) {}
+
+  /**
+   * The worker was lost while the step ran on it (a transport failure, not the script's): it may be
+   * down, and deserves an immediate health check. Called before {@link #onFinished}.
+   */
+  default void onWorkerLost(Step step, Worker worker, StepResult result) {}
+
+  /** The step ended; called exactly once per step, before its result completes. */
+  default void onFinished(Step step, StepResult result) {}
+
+  /** A listener that does nothing. */
+  static DispatchListener none() {
+    return new DispatchListener() {};
+  }
+}
