@@ -786,7 +786,9 @@ public final class HealthMonitor implements AutoCloseable {
       LOG.warn("could not record the health of worker {} in the store", id, e);
     }
     if (change != null) {
-      if (change.current().isEligible()) {
+      if (change.current().isEligible() && change.previous() == HealthStatus.UNKNOWN) {
+        LOG.debug("worker {} is now {} (first check)", id, change.current());
+      } else if (change.current().isEligible()) {
         LOG.info("worker {} is now {} (was {})", id, change.current(), change.previous());
       } else if (change.offlineAllowed()) {
         LOG.info("worker {} is offline, which its policy allows: {}", id, change.reason());
