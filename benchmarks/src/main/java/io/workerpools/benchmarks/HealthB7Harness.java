@@ -40,8 +40,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Benchmark B7: health at 10,000 workers. A documented harness rather than JMH, because the figure is
- * the wall time of one sweep over I/O-bound checks, not a hot loop.
+ * Benchmark B7: health at 10,000 workers. A documented harness rather than JMH, because the figure
+ * is the wall time of one sweep over I/O-bound checks, not a hot loop.
  *
  * <p>Each worker sits behind a simulated transport that answers after a network delay drawn
  * uniformly from 5 to 50 ms, on one scheduled-executor thread (no thread per check). One percent of
@@ -50,16 +50,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <ul>
  *   <li><b>baseline</b>: the same checks, with the same delays, driven by a bare {@link Semaphore}
  *       of {@code maxInFlight} permits: the floor any bounded checker can reach.
- *   <li><b>monitor</b>: a {@link HealthMonitor} started on a store holding the workers, with the same
- *       bound; timed from {@code start()} until every worker has a report in the store.
+ *   <li><b>monitor</b>: a {@link HealthMonitor} started on a store holding the workers, with the
+ *       same bound; timed from {@code start()} until every worker has a report in the store.
  * </ul>
  *
- * Rounds alternate baseline and monitor; the medians and their ratio are printed. After each monitor
- * round a resolver makes 20,000 resolutions and the harness counts any that chose a dead worker (must
- * be zero).
+ * Rounds alternate baseline and monitor; the medians and their ratio are printed. After each
+ * monitor round a resolver makes 20,000 resolutions and the harness counts any that chose a dead
+ * worker (must be zero).
  *
- * <p>Run: {@code java -cp benchmarks/target/benchmarks.jar io.workerpools.benchmarks.HealthB7Harness
- * [workers=10000] [maxInFlight=64] [rounds=3]}.
+ * <p>Run: {@code java -cp benchmarks/target/benchmarks.jar
+ * io.workerpools.benchmarks.HealthB7Harness [workers=10000] [maxInFlight=64] [rounds=3]}.
  */
 public final class HealthB7Harness {
   private static final String KIND = "simulated";
@@ -76,11 +76,14 @@ public final class HealthB7Harness {
     final AtomicInteger maxInFlight = new AtomicInteger();
 
     SimulatedTransport(Map<WorkerId, Long> delayMicros, Map<WorkerId, Boolean> dead) {
-      this.net = new ScheduledThreadPoolExecutor(1, r -> {
-        Thread t = new Thread(r, "simulated-network");
-        t.setDaemon(true);
-        return t;
-      });
+      this.net =
+          new ScheduledThreadPoolExecutor(
+              1,
+              r -> {
+                Thread t = new Thread(r, "simulated-network");
+                t.setDaemon(true);
+                return t;
+              });
       this.delayMicros = delayMicros;
       this.dead = dead;
     }
@@ -127,7 +130,8 @@ public final class HealthB7Harness {
     }
   }
 
-  record Run(double seconds, int maxInFlight, double cpuSeconds, long heapDeltaBytes, int threads) {}
+  record Run(
+      double seconds, int maxInFlight, double cpuSeconds, long heapDeltaBytes, int threads) {}
 
   public static void main(String[] args) throws Exception {
     int workers = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
@@ -280,7 +284,8 @@ public final class HealthB7Harness {
     long heapDelta = mem.getHeapMemoryUsage().getUsed() - heap0;
     HealthMonitor.Stats stats = monitor.stats();
     if (stats.maxInFlight() > maxInFlight || t.maxInFlight.get() > maxInFlight) {
-      throw new IllegalStateException("bound broken: " + stats + ", transport saw " + t.maxInFlight);
+      throw new IllegalStateException(
+          "bound broken: " + stats + ", transport saw " + t.maxInFlight);
     }
     if (checkResolver) {
       int chosenDead = 0;
@@ -293,7 +298,9 @@ public final class HealthB7Harness {
         }
       }
       long deadSeen =
-          store.health().values().stream().filter(h -> h.status() == HealthStatus.UNAVAILABLE).count();
+          store.health().values().stream()
+              .filter(h -> h.status() == HealthStatus.UNAVAILABLE)
+              .count();
       System.out.printf(
           Locale.ROOT,
           "  resolver: 20000 resolutions, %d chose a dead worker; %d workers seen UNAVAILABLE%n",

@@ -10,8 +10,8 @@ import io.workerpools.model.WorkerId;
  * <p>Threading: calls arrive one at a time, never concurrently, in the order the monitor saw the
  * results, on whichever thread finished a check (a transport thread, or the monitor's scheduler
  * thread for a timed-out check). The store already holds the new report when a call arrives.
- * Implementations must be quick and must not block; hand slow work to your own executor. An exception
- * thrown by a listener is logged and otherwise ignored.
+ * Implementations must be quick and must not block; hand slow work to your own executor. An
+ * exception thrown by a listener is logged and otherwise ignored.
  */
 public interface HealthListener {
 

@@ -54,12 +54,13 @@ import org.slf4j.LoggerFactory;
  *   <li>A check that does not answer within the policy's timeout is a failure and frees its slot at
  *       once, whatever the transport does later.
  *   <li>Each next check is placed {@code interval} after the previous one ended, moved at random by
- *       up to {@code jitter × interval} either way, so checks spread out instead of firing together.
- *       Workers already reported healthy in the store when the monitor starts get a random first
- *       check within one interval; workers never checked (which get no work until they are) are
- *       checked at once, as is a newly added worker, a re-enabled one, one whose endpoint changed,
- *       and one the dispatcher reports {@linkplain #workerLost lost}.
- *   <li>A worker removed while its check runs is forgotten: the result is dropped, nothing recorded.
+ *       up to {@code jitter × interval} either way, so checks spread out instead of firing
+ *       together. Workers already reported healthy in the store when the monitor starts get a
+ *       random first check within one interval; workers never checked (which get no work until they
+ *       are) are checked at once, as is a newly added worker, a re-enabled one, one whose endpoint
+ *       changed, and one the dispatcher reports {@linkplain #workerLost lost}.
+ *   <li>A worker removed while its check runs is forgotten: the result is dropped, nothing
+ *       recorded.
  * </ul>
  *
  * <p>Thread-safe. {@link #close()} stops checking, unsubscribes from the store and stops the
@@ -132,7 +133,8 @@ public final class HealthMonitor implements AutoCloseable {
    * A builder for a monitor of {@code store}'s workers, reaching them through the first of {@code
    * transports} that {@linkplain WorkerTransport#supports supports} each worker's endpoint.
    */
-  public static Builder builder(InfrastructureStore store, List<? extends WorkerTransport> transports) {
+  public static Builder builder(
+      InfrastructureStore store, List<? extends WorkerTransport> transports) {
     return new Builder(store, transports);
   }
 
@@ -173,8 +175,8 @@ public final class HealthMonitor implements AutoCloseable {
    * Checks one worker now (enabled or not), within the limit on checks in flight. If a check of the
    * worker is already running, returns that check's result instead of starting another.
    *
-   * @return the report recorded for this check; fails if the worker is removed before it finishes or
-   *     the monitor closes
+   * @return the report recorded for this check; fails if the worker is removed before it finishes
+   *     or the monitor closes
    * @throws ConfigurationException if the monitor does not know the worker
    */
   public CompletionStage<HealthReport> check(WorkerId worker) {
@@ -225,8 +227,7 @@ public final class HealthMonitor implements AutoCloseable {
     return checkMatching(w -> true);
   }
 
-  private CompletionStage<Map<WorkerId, HealthReport>> checkMatching(
-      Predicate<Worker> which) {
+  private CompletionStage<Map<WorkerId, HealthReport>> checkMatching(Predicate<Worker> which) {
     Map<WorkerId, CompletableFuture<HealthReport>> futures = new LinkedHashMap<>();
     synchronized (lock) {
       requireStarted();
@@ -263,10 +264,10 @@ public final class HealthMonitor implements AutoCloseable {
   }
 
   /**
-   * Tells the monitor a step lost its worker (a transport failure while a script ran): the worker is
-   * checked again at once, ahead of scheduled checks (right after the current one, if a check is
-   * running). Does nothing for a worker the monitor does not know. Safe to call from any thread; never
-   * blocks.
+   * Tells the monitor a step lost its worker (a transport failure while a script ran): the worker
+   * is checked again at once, ahead of scheduled checks (right after the current one, if a check is
+   * running). Does nothing for a worker the monitor does not know. Safe to call from any thread;
+   * never blocks.
    */
   public void workerLost(WorkerId worker) {
     Objects.requireNonNull(worker, "worker");
@@ -358,8 +359,8 @@ public final class HealthMonitor implements AutoCloseable {
 
   /**
    * Stops checking: unsubscribes from the store, fails the results of pending on-demand checks and
-   * stops the scheduler thread if the monitor made it. Checks in flight are abandoned; nothing more is
-   * recorded. Idempotent.
+   * stops the scheduler thread if the monitor made it. Checks in flight are abandoned; nothing more
+   * is recorded. Idempotent.
    */
   @Override
   public void close() {
@@ -492,7 +493,9 @@ public final class HealthMonitor implements AutoCloseable {
     }
     WorkerPoolsException ex =
         new WorkerPoolsException(
-            "worker '" + id + "' was removed before its health check finished; nothing was recorded");
+            "worker '"
+                + id
+                + "' was removed before its health check finished; nothing was recorded");
     pending.forEach(f -> f.completeExceptionally(ex));
   }
 
@@ -501,7 +504,9 @@ public final class HealthMonitor implements AutoCloseable {
   private void requireStarted() {
     if (!started || closed) {
       throw new IllegalStateException(
-          closed ? "the health monitor is closed" : "the health monitor is not started; call start()");
+          closed
+              ? "the health monitor is closed"
+              : "the health monitor is not started; call start()");
     }
   }
 
@@ -578,7 +583,8 @@ public final class HealthMonitor implements AutoCloseable {
         if (states.get(st.id) != st) {
           continue;
         }
-        CompletableFuture<HealthReport> result = st.next != null ? st.next : new CompletableFuture<>();
+        CompletableFuture<HealthReport> result =
+            st.next != null ? st.next : new CompletableFuture<>();
         st.next = null;
         st.dueGen++;
         Attempt a = new Attempt(st, st.worker, ++checksStarted, result);
@@ -669,7 +675,8 @@ public final class HealthMonitor implements AutoCloseable {
     stage.whenComplete(
         (r, ex) -> {
           if (ex != null) {
-            Throwable cause = ex instanceof CompletionException && ex.getCause() != null ? ex.getCause() : ex;
+            Throwable cause =
+                ex instanceof CompletionException && ex.getCause() != null ? ex.getCause() : ex;
             finish(a, null, "the check failed: " + cause, false);
           } else if (r == null) {
             finish(a, null, "the transport returned no report", false);
@@ -714,8 +721,7 @@ public final class HealthMonitor implements AutoCloseable {
         } else if (failure != null) {
           reason = failure;
         } else {
-          reason =
-              report.status() + (report.message().isEmpty() ? "" : ": " + report.message());
+          reason = report.status() + (report.message().isEmpty() ? "" : ": " + report.message());
         }
         Transitions.State before = new Transitions.State(st.status, st.failures);
         Transitions.State after =
@@ -936,7 +942,9 @@ public final class HealthMonitor implements AutoCloseable {
       return this;
     }
 
-    /** A policy per worker (for example per pool: {@link HealthPolicyResolver#perPoolAndWorker}). */
+    /**
+     * A policy per worker (for example per pool: {@link HealthPolicyResolver#perPoolAndWorker}).
+     */
     public Builder policies(HealthPolicyResolver resolver) {
       this.policies = Objects.requireNonNull(resolver, "resolver");
       return this;

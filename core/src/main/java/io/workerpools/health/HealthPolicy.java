@@ -18,21 +18,22 @@ import java.util.Optional;
  * <ul>
  *   <li>An answer ({@code HEALTHY}, {@code HAS_WARNINGS}, or {@code UNHEALTHY} from a failed health
  *       script) is applied at once and resets the failure count: the worker itself said so.
- *   <li>A failure (no answer: unreachable, an {@code UNAVAILABLE} report, an exception, or no answer
- *       within {@link #timeout()}) counts. An eligible worker keeps its status until {@link
- *       #failuresBeforeUnavailable()} consecutive failures; a worker that is not eligible anyway (never
- *       checked, unhealthy) becomes {@code UNAVAILABLE} on the first.
- *   <li>{@link #mayBeOffline()}: the worker still becomes {@code UNAVAILABLE} (and gets no work), but
- *       the change is marked {@linkplain HealthStatusChange#offlineAllowed() allowed} and logged at
- *       INFO, not WARN, so hosts do not raise alarms for laptops and scale-to-zero machines.
+ *   <li>A failure (no answer: unreachable, an {@code UNAVAILABLE} report, an exception, or no
+ *       answer within {@link #timeout()}) counts. An eligible worker keeps its status until {@link
+ *       #failuresBeforeUnavailable()} consecutive failures; a worker that is not eligible anyway
+ *       (never checked, unhealthy) becomes {@code UNAVAILABLE} on the first.
+ *   <li>{@link #mayBeOffline()}: the worker still becomes {@code UNAVAILABLE} (and gets no work),
+ *       but the change is marked {@linkplain HealthStatusChange#offlineAllowed() allowed} and
+ *       logged at INFO, not WARN, so hosts do not raise alarms for laptops and scale-to-zero
+ *       machines.
  * </ul>
  *
  * @param interval time from the end of one scheduled check to the start of the next (before jitter)
  * @param timeout the longest one check may take; a check that has not answered by then is a failure
  * @param failuresBeforeUnavailable consecutive failures that flip an eligible worker to {@code
  *     UNAVAILABLE}; 1 flips it on the first failure
- * @param jitter the fraction of {@code interval} by which each next check is moved at random, earlier
- *     or later, so checks of many workers spread out instead of firing together (0 to 0.5)
+ * @param jitter the fraction of {@code interval} by which each next check is moved at random,
+ *     earlier or later, so checks of many workers spread out instead of firing together (0 to 0.5)
  * @param healthScript a script to run after connecting (exit 0 healthy, exit {@link
  *     HealthCheckRequest#WARNING_EXIT_CODE} or stderr output warnings, any other exit unhealthy);
  *     empty: connectivity only

@@ -7,8 +7,8 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * Chooses the {@link HealthPolicy} of a worker (Octopus calls these machine policies). The monitor asks
- * before every check, so a host whose policies change takes effect from the next check.
+ * Chooses the {@link HealthPolicy} of a worker (Octopus calls these machine policies). The monitor
+ * asks before every check, so a host whose policies change takes effect from the next check.
  *
  * <p>Called by the monitor from its scheduler thread; must be quick, must not block and must not
  * throw (a throwing resolver is logged and the default policy used).
@@ -31,7 +31,9 @@ public interface HealthPolicyResolver {
    * order.
    */
   static HealthPolicyResolver perPoolAndWorker(
-      Map<PoolId, HealthPolicy> byPool, Map<WorkerId, HealthPolicy> byWorker, HealthPolicy fallback) {
+      Map<PoolId, HealthPolicy> byPool,
+      Map<WorkerId, HealthPolicy> byWorker,
+      HealthPolicy fallback) {
     Map<PoolId, HealthPolicy> pools = Map.copyOf(byPool);
     Map<WorkerId, HealthPolicy> workers = Map.copyOf(byWorker);
     Objects.requireNonNull(fallback, "fallback");

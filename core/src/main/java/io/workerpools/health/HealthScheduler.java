@@ -9,8 +9,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Runs the monitor's timed work: waking up when a check falls due, and timing out checks. One small
  * seam so tests can drive the monitor with a manual clock; hosts pass a {@link
- * ScheduledExecutorService} through {@link #of}. The monitor starts transport checks from the tasks it
- * schedules here, never from a transport's or the store's thread.
+ * ScheduledExecutorService} through {@link #of}. The monitor starts transport checks from the tasks
+ * it schedules here, never from a transport's or the store's thread.
  */
 @FunctionalInterface
 public interface HealthScheduler {

@@ -13,8 +13,8 @@ import java.util.Objects;
  * @param current the status now
  * @param reason why, in words (the check's message, or what failed)
  * @param at when the change was seen
- * @param offlineAllowed true when the worker became {@code UNAVAILABLE} and its policy says it {@link
- *     HealthPolicy#mayBeOffline() may be offline}: hosts should not raise an alarm for it
+ * @param offlineAllowed true when the worker became {@code UNAVAILABLE} and its policy says it
+ *     {@link HealthPolicy#mayBeOffline() may be offline}: hosts should not raise an alarm for it
  */
 public record HealthStatusChange(
     WorkerId worker,

@@ -30,8 +30,8 @@ public record HealthSummary(Instant at, Map<PoolId, PoolHealth> pools) {
    *
    * @param pool the pool
    * @param counts how many of its workers are in each status (statuses with none are left out)
-   * @param since for each status in {@code counts}: the earliest time one of those workers entered it,
-   *     that is, how long the pool has had a worker in that status
+   * @param since for each status in {@code counts}: the earliest time one of those workers entered
+   *     it, that is, how long the pool has had a worker in that status
    * @param disabled how many of its workers are disabled (counted in {@code counts} too, with their
    *     last known status; they are not checked on schedule)
    * @param offlineAllowed how many of its {@code UNAVAILABLE} workers may be offline by policy

@@ -57,8 +57,7 @@ class HealthMonitorTest {
   }
 
   private HealthMonitor start(HealthMonitor.Builder b) {
-    monitor =
-        b.timeSource(clock).scheduler(scheduler).random(new SplittableRandom(42)).build();
+    monitor = b.timeSource(clock).scheduler(scheduler).random(new SplittableRandom(42)).build();
     monitor.addListener(events);
     monitor.start();
     scheduler.runDue();
@@ -186,7 +185,8 @@ class HealthMonitorTest {
     assertThat(calls).hasSize(4);
     assertThat(calls)
         .allSatisfy(c -> assertThat(c.request().healthScript()).isPresent())
-        .allSatisfy(c -> assertThat(c.request().healthScript().get().body()).isEqualTo(script.body()))
+        .allSatisfy(
+            c -> assertThat(c.request().healthScript().get().body()).isEqualTo(script.body()))
         .allSatisfy(c -> assertThat(c.request().timeout()).isEqualTo(TIMEOUT));
     assertThat(calls.stream().map(c -> c.request().healthScript().get().executionId()).distinct())
         .as("each check runs the script under a fresh execution id")
@@ -234,7 +234,10 @@ class HealthMonitorTest {
 
   @Test
   void aHangingCheckTimesOutCountsAsAFailureAndFreesItsSlot() {
-    start(HealthMonitor.builder(store, List.of(transport)).maxInFlight(1).policy(policy().failuresBeforeUnavailable(1).build()));
+    start(
+        HealthMonitor.builder(store, List.of(transport))
+            .maxInFlight(1)
+            .policy(policy().failuresBeforeUnavailable(1).build()));
     Worker slow = worker("slow", "default");
     scheduler.runDue();
     assertThat(status(slow)).isEqualTo(HealthStatus.HEALTHY);
@@ -243,8 +246,7 @@ class HealthMonitorTest {
     nextRound(); // slow's check starts and hangs; "next" was checked earlier, at once
     assertThat(transport.hungCount()).isEqualTo(1);
     assertThat(monitor.stats().inFlight()).isEqualTo(1);
-    CompletableFuture<HealthReport> onDemand =
-        monitor.check(next.id()).toCompletableFuture();
+    CompletableFuture<HealthReport> onDemand = monitor.check(next.id()).toCompletableFuture();
     scheduler.runDue();
     assertThat(onDemand).as("the only slot is held by the hung check").isNotDone();
     scheduler.advance(TIMEOUT);
@@ -308,7 +310,8 @@ class HealthMonitorTest {
     for (int i = 0; i < 100; i++) {
       workers.add(worker("w" + i, "default"));
     }
-    start(HealthMonitor.builder(store, List.of(transport)).maxInFlight(16).policy(policy().build()));
+    start(
+        HealthMonitor.builder(store, List.of(transport)).maxInFlight(16).policy(policy().build()));
     assertThat(transport.calls()).hasSize(16);
     assertThat(monitor.stats().inFlight()).isEqualTo(16);
     assertThat(monitor.stats().queued()).isEqualTo(84);
@@ -460,7 +463,11 @@ class HealthMonitorTest {
     store.putWorker(w.toBuilder().endpoint(Endpoint.of(ScriptedTransport.KIND, "moved")).build());
     scheduler.runDue();
     assertThat(transport.callsFor(w.id())).as("a new endpoint is checked at once").isEqualTo(3);
-    store.putWorker(w.toBuilder().endpoint(Endpoint.of(ScriptedTransport.KIND, "moved")).label("k", "v").build());
+    store.putWorker(
+        w.toBuilder()
+            .endpoint(Endpoint.of(ScriptedTransport.KIND, "moved"))
+            .label("k", "v")
+            .build());
     scheduler.runDue();
     assertThat(transport.callsFor(w.id())).as("a label change is not").isEqualTo(3);
   }
@@ -469,7 +476,10 @@ class HealthMonitorTest {
   void aWorkerNoTransportSupportsIsUnavailableWithAnExplanation() {
     start(policy().build());
     Worker w =
-        Worker.builder("odd").endpoint(Endpoint.of("carrier-pigeon", "loft")).pool("default").build();
+        Worker.builder("odd")
+            .endpoint(Endpoint.of("carrier-pigeon", "loft"))
+            .pool("default")
+            .build();
     store.putWorker(w);
     scheduler.runDue();
     assertThat(store.health().get(w.id()).status()).isEqualTo(HealthStatus.UNAVAILABLE);
@@ -480,7 +490,8 @@ class HealthMonitorTest {
 
   @Test
   void policiesPerPoolAndPerWorkerSetTheirOwnIntervals() {
-    HealthPolicy fast = policy().interval(Duration.ofSeconds(10)).timeout(Duration.ofSeconds(1)).build();
+    HealthPolicy fast =
+        policy().interval(Duration.ofSeconds(10)).timeout(Duration.ofSeconds(1)).build();
     HealthPolicy slow = policy().interval(Duration.ofSeconds(60)).build();
     HealthPolicy special = policy().interval(Duration.ofSeconds(20)).build();
     Worker a = worker("a", "fast");
@@ -504,8 +515,7 @@ class HealthMonitorTest {
     HealthPolicyResolver r =
         HealthPolicyResolver.perPoolAndWorker(
             Map.of(PoolId.of("b"), p2, PoolId.of("a"), p1), Map.of(), HealthPolicy.defaults());
-    Worker w =
-        Worker.builder("w").endpoint(Endpoint.local()).pool("b").pool("a").build();
+    Worker w = Worker.builder("w").endpoint(Endpoint.local()).pool("b").pool("a").build();
     assertThat(r.policyFor(w)).isEqualTo(p1);
   }
 

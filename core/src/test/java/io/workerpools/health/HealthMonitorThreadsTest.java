@@ -51,15 +51,15 @@ class HealthMonitorThreadsTest {
         }
 
         @Override
-        public CompletionStage<HealthReport> checkHealth(Worker worker, HealthCheckRequest request) {
+        public CompletionStage<HealthReport> checkHealth(
+            Worker worker, HealthCheckRequest request) {
           int now = inFlight.incrementAndGet();
           maxSeen.accumulateAndGet(now, Math::max);
           CompletableFuture<HealthReport> f = new CompletableFuture<>();
           answers.schedule(
               () -> {
                 inFlight.decrementAndGet();
-                f.complete(
-                    HealthReport.of(HealthStatus.HEALTHY, Instant.now(), Duration.ZERO, ""));
+                f.complete(HealthReport.of(HealthStatus.HEALTHY, Instant.now(), Duration.ZERO, ""));
               },
               ThreadLocalRandom.current().nextInt(1, 5),
               TimeUnit.MILLISECONDS);
@@ -88,7 +88,10 @@ class HealthMonitorThreadsTest {
       monitor.start();
       for (int i = 0; i < 600; i++) {
         store.putWorker(
-            Worker.builder("w" + i).endpoint(Endpoint.of("delayed", "h" + i)).pool("default").build());
+            Worker.builder("w" + i)
+                .endpoint(Endpoint.of("delayed", "h" + i))
+                .pool("default")
+                .build());
         if (i % 10 == 9) {
           store.removeWorker(WorkerId.of("w" + (i - 5)));
         }
@@ -113,7 +116,11 @@ class HealthMonitorThreadsTest {
       }
       assertThat(perWorker.keySet()).containsAll(store.health().keySet());
       assertThat(perWorker.values()).allMatch(n -> n == 1);
-      assertThat(monitor.summary().pool(store.infrastructure().defaultPool()).count(HealthStatus.HEALTHY))
+      assertThat(
+              monitor
+                  .summary()
+                  .pool(store.infrastructure().defaultPool())
+                  .count(HealthStatus.HEALTHY))
           .isEqualTo(expected);
     }
   }

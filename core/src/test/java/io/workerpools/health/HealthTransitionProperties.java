@@ -17,8 +17,8 @@ import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.Size;
 
 /**
- * For any sequence of check outcomes, under any policy, the monitor's status is what a tiny reference
- * state machine says, and it publishes exactly one event per change.
+ * For any sequence of check outcomes, under any policy, the monitor's status is what a tiny
+ * reference state machine says, and it publishes exactly one event per change.
  */
 class HealthTransitionProperties {
 
@@ -45,8 +45,7 @@ class HealthTransitionProperties {
         }
         default -> {
           failures++;
-          boolean eligible =
-              status == HealthStatus.HEALTHY || status == HealthStatus.HAS_WARNINGS;
+          boolean eligible = status == HealthStatus.HEALTHY || status == HealthStatus.HAS_WARNINGS;
           next = !eligible || failures >= threshold ? HealthStatus.UNAVAILABLE : status;
         }
       }
@@ -78,7 +77,8 @@ class HealthTransitionProperties {
             .mayBeOffline(mayBeOffline)
             .build();
     RecordingListener events = new RecordingListener();
-    Worker w = Worker.builder("w").endpoint(ScriptedTransport.endpoint("w")).pool("default").build();
+    Worker w =
+        Worker.builder("w").endpoint(ScriptedTransport.endpoint("w")).pool("default").build();
     try (HealthMonitor monitor =
         HealthMonitor.builder(store, List.of(transport))
             .policy(policy)

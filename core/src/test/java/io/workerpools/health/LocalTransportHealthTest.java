@@ -53,7 +53,10 @@ class LocalTransportHealthTest {
   }
 
   private HealthReport awaitReport(WorkerId id) {
-    Await.until("worker " + id + " has a report", Duration.ofSeconds(30), () -> store.health().containsKey(id));
+    Await.until(
+        "worker " + id + " has a report",
+        Duration.ofSeconds(30),
+        () -> store.health().containsKey(id));
     return store.health().get(id);
   }
 
@@ -96,15 +99,20 @@ class LocalTransportHealthTest {
     assertThat(pool.count(HealthStatus.HAS_WARNINGS)).isEqualTo(2);
     assertThat(pool.count(HealthStatus.UNHEALTHY)).isEqualTo(1);
     // On demand, through the real transport again.
-    HealthReport again = monitor.check(WorkerId.of("broken")).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    HealthReport again =
+        monitor.check(WorkerId.of("broken")).toCompletableFuture().get(30, TimeUnit.SECONDS);
     assertThat(again.status()).isEqualTo(HealthStatus.UNHEALTHY);
   }
 
   @Test
   void lowDiskSpaceUnderTheWorkDirectoryIsAWarning() {
     transport =
-        LocalProcessTransport.builder().baseDirectory(base).lowDiskSpaceBytes(Long.MAX_VALUE).build();
-    monitor = HealthMonitor.builder(store, List.of(transport)).policy(policy().build()).build().start();
+        LocalProcessTransport.builder()
+            .baseDirectory(base)
+            .lowDiskSpaceBytes(Long.MAX_VALUE)
+            .build();
+    monitor =
+        HealthMonitor.builder(store, List.of(transport)).policy(policy().build()).build().start();
     Worker w = local("w1");
     store.putWorker(w);
     HealthReport r = awaitReport(w.id());

@@ -6,8 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A {@link HealthScheduler} driven by a {@link ManualTimeSource}: tasks run only when the test calls
- * {@link #runDue()} or {@link #advance}, on the test's thread, in order of due time.
+ * A {@link HealthScheduler} driven by a {@link ManualTimeSource}: tasks run only when the test
+ * calls {@link #runDue()} or {@link #advance}, on the test's thread, in order of due time.
  */
 final class ManualScheduler implements HealthScheduler {
   private final ManualTimeSource clock;
@@ -46,7 +46,8 @@ final class ManualScheduler implements HealthScheduler {
   private synchronized Task nextDue(long until) {
     Task best = null;
     for (Task t : tasks) {
-      if (t.due <= until && (best == null || t.due < best.due || (t.due == best.due && t.seq < best.seq))) {
+      if (t.due <= until
+          && (best == null || t.due < best.due || (t.due == best.due && t.seq < best.seq))) {
         best = t;
       }
     }
