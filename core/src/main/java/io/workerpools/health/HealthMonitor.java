@@ -489,6 +489,7 @@ public final class HealthMonitor implements AutoCloseable {
         ready.remove(st);
         st.queued = false;
       }
+      dueQueue.removeIf(d -> d.state == st); // keep nothing of a removed worker
       st.collectPending(pending);
     }
     WorkerPoolsException ex =
@@ -538,7 +539,7 @@ public final class HealthMonitor implements AutoCloseable {
   private void requestPump() {
     if (pumpPending.compareAndSet(false, true)) {
       try {
-        scheduler.schedule(this::pump, Duration.ZERO);
+        scheduler.schedule(() -> pump(false), Duration.ZERO);
       } catch (RuntimeException e) {
         pumpPending.set(false);
         synchronized (lock) {
@@ -552,15 +553,18 @@ public final class HealthMonitor implements AutoCloseable {
   }
 
   /** Moves due checks to the ready queue, starts what the limit allows, sets the next wake-up. */
-  private void pump() {
-    pumpPending.set(false);
+  private void pump(boolean isWake) {
+    if (!isWake) {
+      pumpPending.set(false);
+    }
     List<Attempt> toStart = new ArrayList<>();
     synchronized (lock) {
       if (closed) {
         return;
       }
       long now = time.nanoTime();
-      if (wakeAt <= now) {
+      if (isWake || wakeAt <= now) {
+        // Also when woken early (a host's clock and executor may disagree): re-armed below.
         wakeAt = Long.MAX_VALUE;
         wake = null;
       }
@@ -603,12 +607,18 @@ public final class HealthMonitor implements AutoCloseable {
             wake.cancel();
           }
           wakeAt = head;
-          wake = scheduler.schedule(this::pump, Duration.ofNanos(Math.max(0, head - now)));
+          wake = scheduler.schedule(() -> pump(true), Duration.ofNanos(Math.max(0, head - now)));
         }
       }
     }
     for (Attempt a : toStart) {
-      begin(a);
+      try {
+        begin(a);
+      } catch (RuntimeException e) {
+        // A bug in a transport or policy resolver must not leak the slot.
+        LOG.warn("health check of worker {} could not start", a.worker.id(), e);
+        finish(a, null, "the check could not start: " + e, false);
+      }
     }
   }
 
@@ -710,7 +720,7 @@ public final class HealthMonitor implements AutoCloseable {
       }
       discarded = closed || states.get(st.id) != st;
       if (!discarded) {
-        HealthPolicy policy = a.policy;
+        HealthPolicy policy = a.policy != null ? a.policy : policyFor(a.worker);
         Instant now = time.now();
         Duration latency = Duration.ofNanos(time.nanoTime() - a.startNanos);
         HealthStatus answer =

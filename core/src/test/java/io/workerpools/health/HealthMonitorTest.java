@@ -486,6 +486,39 @@ class HealthMonitorTest {
     assertThat(store.health().get(w.id()).message()).contains("carrier-pigeon");
   }
 
+  @Test
+  void aTransportThatThrowsInSupportsDoesNotLeakASlot() {
+    io.workerpools.transport.WorkerTransport broken =
+        new io.workerpools.transport.WorkerTransport() {
+          @Override
+          public boolean supports(Endpoint endpoint) {
+            throw new IllegalStateException("bug in supports");
+          }
+
+          @Override
+          public java.util.concurrent.CompletionStage<HealthReport> checkHealth(
+              Worker worker, io.workerpools.transport.HealthCheckRequest request) {
+            throw new AssertionError("never reached");
+          }
+
+          @Override
+          public io.workerpools.transport.ScriptExecution start(
+              Worker worker, ScriptRequest request, io.workerpools.transport.LogSink sink) {
+            throw new AssertionError("never reached");
+          }
+        };
+    start(HealthMonitor.builder(store, List.of(broken)).maxInFlight(1).policy(policy().build()));
+    Worker a = worker("a", "default");
+    Worker b = worker("b", "default");
+    scheduler.runDue();
+    assertThat(stored(a)).isEqualTo(HealthStatus.UNAVAILABLE);
+    assertThat(store.health().get(a.id()).message()).contains("bug in supports");
+    assertThat(stored(b))
+        .as("the one slot was freed for the next check")
+        .isEqualTo(HealthStatus.UNAVAILABLE);
+    assertThat(monitor.stats().inFlight()).isZero();
+  }
+
   // ------------------------------------------------------------------ policies per pool
 
   @Test
