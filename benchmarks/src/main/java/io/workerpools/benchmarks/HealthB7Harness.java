@@ -14,6 +14,7 @@ import io.workerpools.model.WorkerPool;
 import io.workerpools.resolve.Resolution;
 import io.workerpools.resolve.WorkerResolver;
 import io.workerpools.store.InMemoryInfrastructureStore;
+import io.workerpools.store.StoreEvent;
 import io.workerpools.transport.HealthCheckRequest;
 import io.workerpools.transport.LogSink;
 import io.workerpools.transport.ScriptExecution;
@@ -38,6 +39,8 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * Benchmark B7: health at 10,000 workers. A documented harness rather than JMH, because the figure
@@ -74,6 +77,9 @@ public final class HealthB7Harness {
     final Map<WorkerId, Boolean> dead;
     final AtomicInteger inFlight = new AtomicInteger();
     final AtomicInteger maxInFlight = new AtomicInteger();
+    final AtomicLong checks = new AtomicLong();
+    volatile AtomicLongArray perSecond;
+    volatile long perSecondFrom;
 
     SimulatedTransport(Map<WorkerId, Long> delayMicros, Map<WorkerId, Boolean> dead) {
       this.net =
@@ -101,6 +107,14 @@ public final class HealthB7Harness {
     public CompletionStage<HealthReport> checkHealth(Worker worker, HealthCheckRequest request) {
       int now = inFlight.incrementAndGet();
       maxInFlight.accumulateAndGet(now, Math::max);
+      checks.incrementAndGet();
+      AtomicLongArray buckets = perSecond;
+      if (buckets != null) {
+        long sec = (System.nanoTime() - perSecondFrom) / 1_000_000_000L;
+        if (sec >= 0 && sec < buckets.length()) {
+          buckets.incrementAndGet((int) sec);
+        }
+      }
       CompletableFuture<HealthReport> f = new CompletableFuture<>();
       long micros = delayMicros.get(worker.id());
       boolean isDead = dead.get(worker.id());
@@ -137,6 +151,7 @@ public final class HealthB7Harness {
     int workers = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
     int maxInFlight = args.length > 1 ? Integer.parseInt(args[1]) : 64;
     int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 3;
+    int steadySeconds = args.length > 3 ? Integer.parseInt(args[3]) : 45;
 
     SplittableRandom random = new SplittableRandom(7);
     List<Worker> all = new ArrayList<>();
@@ -210,6 +225,73 @@ public final class HealthB7Harness {
           median(mon.stream().map(r -> (double) r.heapDeltaBytes).toList()) / 1048576.0,
           mon.stream().mapToInt(Run::maxInFlight).max().orElse(0),
           maxInFlight);
+      if (steadySeconds > 0) {
+        steady(all, transport, maxInFlight, steadySeconds);
+      }
+    }
+  }
+
+  /**
+   * Steady state: a 15 s interval (so each worker is checked every 15 s ± 10 %), measured for
+   * {@code seconds} after the first sweep. Reports check starts per second (mean, max) and CPU.
+   */
+  private static void steady(
+      List<Worker> workers, SimulatedTransport t, int maxInFlight, int seconds)
+      throws InterruptedException {
+    List<WorkerPool> pools = new ArrayList<>();
+    for (int p = 0; p < POOLS; p++) {
+      pools.add(WorkerPool.of("pool-" + p, "Pool " + p));
+    }
+    InMemoryInfrastructureStore store =
+        new InMemoryInfrastructureStore(
+            Infrastructure.of(pools, workers, PoolId.of("pool-0"), true));
+    Duration interval = Duration.ofSeconds(15);
+    try (HealthMonitor monitor =
+        HealthMonitor.builder(store, List.of(t))
+            .maxInFlight(maxInFlight)
+            .policy(
+                HealthPolicy.builder().interval(interval).timeout(Duration.ofSeconds(5)).build())
+            .build()) {
+      monitor.start();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (store.health().size() < workers.size()) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("first sweep did not finish");
+        }
+        Thread.sleep(50);
+      }
+      t.perSecondFrom = System.nanoTime();
+      t.perSecond = new AtomicLongArray(seconds);
+      long checks0 = t.checks.get();
+      long cpu0 = cpuNanos();
+      Thread.sleep(TimeUnit.SECONDS.toMillis(seconds));
+      long cpu = cpuNanos() - cpu0;
+      long checks = t.checks.get() - checks0;
+      AtomicLongArray b = t.perSecond;
+      t.perSecond = null;
+      long max = 0;
+      long min = Long.MAX_VALUE;
+      for (int i = 0; i < b.length(); i++) {
+        max = Math.max(max, b.get(i));
+        min = Math.min(min, b.get(i));
+      }
+      System.out.printf(
+          Locale.ROOT,
+          "STEADY: %d workers, interval %s +-10%%, %d s: %d checks (%.0f/s; ideal %.0f/s), per"
+              + " second min %d max %d, max in flight %d, cpu %.2f s (%.1f%% of one core, %.1f"
+              + " us per check)%n",
+          workers.size(),
+          interval,
+          seconds,
+          checks,
+          checks / (double) seconds,
+          workers.size() / (double) interval.toSeconds(),
+          min,
+          max,
+          monitor.stats().maxInFlight(),
+          cpu / 1e9,
+          100.0 * cpu / 1e9 / seconds,
+          cpu / 1e3 / Math.max(1, checks));
     }
   }
 
@@ -251,7 +333,7 @@ public final class HealthB7Harness {
     AutoCloseable sub =
         store.subscribe(
             e -> {
-              if (e instanceof io.workerpools.store.StoreEvent.HealthRecorded h
+              if (e instanceof StoreEvent.HealthRecorded h
                   && seen.putIfAbsent(h.worker(), Boolean.TRUE) == null) {
                 done.countDown();
               }
