@@ -53,12 +53,14 @@ import org.slf4j.LoggerFactory;
  *       the rest wait in order. One check per worker at a time.
  *   <li>A check that does not answer within the policy's timeout is a failure and frees its slot at
  *       once, whatever the transport does later.
- *   <li>Each next check is placed {@code interval} after the previous one ended, moved at random by
- *       up to {@code jitter × interval} either way, so checks spread out instead of firing
- *       together. Workers already reported healthy in the store when the monitor starts get a
- *       random first check within one interval; workers never checked (which get no work until they
- *       are) are checked at once, as is a newly added worker, a re-enabled one, one whose endpoint
- *       changed, and one the dispatcher reports {@linkplain #workerLost lost}.
+ *   <li>Workers never checked (which get no work until they are) are checked at once, as is a newly
+ *       added worker, a re-enabled one, one whose endpoint changed, and one the dispatcher reports
+ *       {@linkplain #workerLost lost}. The check after that first one falls at a random point of
+ *       the interval, so workers checked together at start do not stay together. Workers that
+ *       already have a fresh report in the store when the monitor starts get their first check at a
+ *       random point of what is left of their interval.
+ *   <li>From then on each next check is placed {@code interval} after the previous one ended, moved
+ *       at random by up to {@code jitter × interval} either way.
  *   <li>A worker removed while its check runs is forgotten: the result is dropped, nothing
  *       recorded.
  * </ul>
@@ -461,6 +463,7 @@ public final class HealthMonitor implements AutoCloseable {
         long interval = policyFor(w).interval().toNanos();
         long age = Math.max(0, Duration.between(known.checkedAt(), time.now()).toNanos());
         if (age < interval) {
+          st.phased = true;
           scheduleAt(st, time.nanoTime() + (long) (random.nextDouble() * (interval - age)));
           return false;
         }
@@ -772,8 +775,16 @@ public final class HealthMonitor implements AutoCloseable {
           ready.addFirst(st);
         } else if (st.worker.enabled()) {
           long interval = policy.interval().toNanos();
-          double spread = policy.jitter() * (2 * random.nextDouble() - 1);
-          scheduleAt(st, time.nanoTime() + (long) (interval * (1 + spread)));
+          long delay;
+          if (!st.phased) {
+            // The first check came at once (new worker, cold start): place the next one at a
+            // random point of the interval, so workers added together do not stay in lockstep.
+            st.phased = true;
+            delay = (long) (interval * (1 - random.nextDouble()));
+          } else {
+            delay = (long) (interval * (1 + policy.jitter() * (2 * random.nextDouble() - 1)));
+          }
+          scheduleAt(st, time.nanoTime() + Math.max(1, delay));
         }
         HealthReport toRecord = recorded;
         HealthStatusChange toPublish = change;
@@ -863,6 +874,7 @@ public final class HealthMonitor implements AutoCloseable {
     long dueGen;
     boolean queued;
     boolean recheck;
+    boolean phased;
     Attempt attempt;
     CompletableFuture<HealthReport> next;
 

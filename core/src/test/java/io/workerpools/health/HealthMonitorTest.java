@@ -243,7 +243,10 @@ class HealthMonitorTest {
     assertThat(status(slow)).isEqualTo(HealthStatus.HEALTHY);
     transport.script(slow.id(), HANGS);
     Worker next = worker("next", "default");
-    nextRound(); // slow's check starts and hangs; "next" was checked earlier, at once
+    // Until slow's next check starts and hangs ("next" was checked at once when added).
+    for (int i = 0; i <= 60 && transport.hungCount() == 0; i++) {
+      scheduler.advance(Duration.ofSeconds(1));
+    }
     assertThat(transport.hungCount()).isEqualTo(1);
     assertThat(monitor.stats().inFlight()).isEqualTo(1);
     CompletableFuture<HealthReport> onDemand = monitor.check(next.id()).toCompletableFuture();
@@ -331,33 +334,52 @@ class HealthMonitorTest {
   // ------------------------------------------------------------------ jitter
 
   @Test
-  void jitterSpreadsRepeatedChecksOfWorkersAddedTogether() {
-    Map<Long, Integer> perSecond = secondRoundPerSecond(0.1);
-    assertThat(perSecond.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(200);
-    assertThat(perSecond.size()).as("seconds in which checks started").isGreaterThanOrEqualTo(10);
-    assertThat(perSecond.values()).allSatisfy(n -> assertThat(n).isLessThanOrEqualTo(40));
-  }
-
-  @Test
-  void withoutJitterWorkersAddedTogetherAreCheckedTogether() {
-    // The control for the test above: it shows the spread comes from jitter.
-    Map<Long, Integer> perSecond = secondRoundPerSecond(0);
-    assertThat(perSecond).hasSize(1).containsValue(200);
-  }
-
-  private Map<Long, Integer> secondRoundPerSecond(double jitter) {
+  void workersCheckedTogetherAtStartAreSpreadOverTheNextInterval() {
     for (int i = 0; i < 200; i++) {
       worker("w" + i, "default");
     }
-    start(policy().jitter(jitter).build());
-    assertThat(transport.calls()).hasSize(200);
+    start(policy().jitter(0).build());
+    assertThat(transport.calls()).as("never-checked workers are checked at once").hasSize(200);
     long from = clock.nanoTime();
-    scheduler.advance(INTERVAL.multipliedBy(3).dividedBy(2));
-    Map<Long, Integer> perSecond = new HashMap<>();
-    for (ScriptedTransport.Call c : transport.calls().subList(200, transport.calls().size())) {
-      perSecond.merge(TimeUnit.NANOSECONDS.toSeconds(c.atNanos() - from), 1, Integer::sum);
+    scheduler.advance(INTERVAL);
+    List<ScriptedTransport.Call> second = transport.calls().subList(200, transport.calls().size());
+    assertThat(second).hasSize(200);
+    int[] perTenth = new int[10];
+    for (ScriptedTransport.Call c : second) {
+      perTenth[(int) Math.min(9, (c.atNanos() - from - 1) * 10 / INTERVAL.toNanos())]++;
     }
-    return perSecond;
+    for (int n : perTenth) {
+      assertThat(n).as("checks in each tenth of the interval").isBetween(5, 40);
+    }
+  }
+
+  @Test
+  void jitterMovesEachLaterCheckWithinItsBand() {
+    for (int i = 0; i < 200; i++) {
+      worker("w" + i, "default");
+    }
+    start(policy().jitter(0.1).build());
+    scheduler.advance(INTERVAL.multipliedBy(4));
+    Map<WorkerId, List<Long>> times = new HashMap<>();
+    for (ScriptedTransport.Call c : transport.calls()) {
+      times.computeIfAbsent(c.worker(), k -> new ArrayList<>()).add(c.atNanos());
+    }
+    List<Long> gaps = new ArrayList<>();
+    for (List<Long> t : times.values()) {
+      for (int k = 2; k < t.size(); k++) {
+        gaps.add(t.get(k) - t.get(k - 1));
+      }
+    }
+    assertThat(gaps).hasSizeGreaterThan(400);
+    assertThat(gaps)
+        .allSatisfy(
+            g ->
+                assertThat(g)
+                    .isBetween(INTERVAL.toNanos() * 9 / 10 - 1, INTERVAL.toNanos() * 11 / 10 + 1));
+    long shortGaps = gaps.stream().filter(g -> g < INTERVAL.toNanos() * 97 / 100).count();
+    long longGaps = gaps.stream().filter(g -> g > INTERVAL.toNanos() * 103 / 100).count();
+    assertThat(shortGaps).as("some checks moved earlier").isGreaterThan(50);
+    assertThat(longGaps).as("some checks moved later").isGreaterThan(50);
   }
 
   @Test
@@ -388,7 +410,6 @@ class HealthMonitorTest {
     start(policy().failuresBeforeUnavailable(1).build());
     Worker w = worker("w1", "default");
     scheduler.runDue();
-    scheduler.advance(Duration.ofSeconds(1));
     transport.script(w.id(), UNAVAILABLE);
     monitor.workerLost(w.id());
     scheduler.runDue();
@@ -535,10 +556,24 @@ class HealthMonitorTest {
             .policies(
                 HealthPolicyResolver.perPoolAndWorker(
                     Map.of(PoolId.of("fast"), fast), Map.of(c.id(), special), slow)));
-    scheduler.advance(Duration.ofSeconds(59));
-    assertThat(transport.callsFor(a.id())).isEqualTo(6); // 0,10,...,50
-    assertThat(transport.callsFor(b.id())).isEqualTo(1); // 0
-    assertThat(transport.callsFor(c.id())).isEqualTo(3); // 0,20,40
+    scheduler.advance(Duration.ofSeconds(300));
+    assertThat(gapsAfterTheSecondCheck(a.id())).containsOnly(Duration.ofSeconds(10).toNanos());
+    assertThat(gapsAfterTheSecondCheck(b.id())).containsOnly(Duration.ofSeconds(60).toNanos());
+    assertThat(gapsAfterTheSecondCheck(c.id())).containsOnly(Duration.ofSeconds(20).toNanos());
+  }
+
+  private List<Long> gapsAfterTheSecondCheck(WorkerId id) {
+    List<Long> t =
+        transport.calls().stream()
+            .filter(c -> c.worker().equals(id))
+            .map(c -> c.atNanos())
+            .toList();
+    List<Long> gaps = new ArrayList<>();
+    for (int k = 2; k < t.size(); k++) {
+      gaps.add(t.get(k) - t.get(k - 1));
+    }
+    assertThat(gaps).isNotEmpty();
+    return gaps;
   }
 
   @Test
