@@ -67,6 +67,19 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safe. {@link #close()} stops checking, unsubscribes from the store and stops the
  * scheduler thread if the monitor made it.
+ *
+ * <pre>{@code
+ * try (HealthMonitor monitor =
+ *     HealthMonitor.builder(store, List.of(localTransport, sshTransport))
+ *         .policy(HealthPolicy.builder().interval(Duration.ofMinutes(1)).build())
+ *         .build()
+ *         .start()) {
+ *   monitor.addListener(new HealthListener() {
+ *     public void onStatusChanged(HealthStatusChange c) { alerts.offer(c); }
+ *   });
+ *   // dispatcher: on a WORKER_LOST result, monitor.workerLost(workerId)
+ * }
+ * }</pre>
  */
 public final class HealthMonitor implements AutoCloseable {
   /** The default limit on checks in flight. */

@@ -6,6 +6,7 @@ import io.workerpools.local.LocalProcessTransport;
 import io.workerpools.model.Endpoint;
 import io.workerpools.model.HealthReport;
 import io.workerpools.model.HealthStatus;
+import io.workerpools.model.ScriptSyntax;
 import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import io.workerpools.store.InMemoryInfrastructureStore;
@@ -127,7 +128,12 @@ class LocalTransportHealthTest {
     HealthPolicy hanging =
         policy()
             .timeout(Duration.ofMillis(700))
-            .healthScript(ScriptRequest.bash("echo started > '" + marker + "'; sleep 30"))
+            // The script's own timeout is long, so only the monitor's timeout can end the check.
+            .healthScript(
+                ScriptRequest.builder(ScriptSyntax.BASH, "echo started > \"$1\"; sleep 30")
+                    .arguments(marker.toString())
+                    .timeout(Duration.ofSeconds(60))
+                    .build())
             .build();
     monitor = HealthMonitor.builder(store, List.of(transport)).policy(hanging).build().start();
     Worker w = local("w1");
@@ -137,6 +143,15 @@ class LocalTransportHealthTest {
     assertThat(r.message()).contains("no answer within PT0.7S");
     assertThat(monitor.stats().timedOut()).isEqualTo(1);
     assertThat(monitor.stats().inFlight()).isZero();
-    assertThat(Files.readString(marker)).contains("started");
+    Await.until(
+        "the health script really ran",
+        Duration.ofSeconds(10),
+        () -> {
+          try {
+            return Files.readString(marker).contains("started");
+          } catch (java.io.IOException e) {
+            return false;
+          }
+        });
   }
 }
