@@ -7,11 +7,12 @@ import io.workerpools.model.WorkerId;
  * Hears what the {@link HealthMonitor} finds. Every method has a no-op default; implement what you
  * need.
  *
- * <p>Threading: calls arrive one at a time, never concurrently, in the order the monitor saw the
- * results, on whichever thread finished a check (a transport thread, or the monitor's scheduler
- * thread for a timed-out check). The store already holds the new report when a call arrives.
- * Implementations must be quick and must not block; hand slow work to your own executor. An
- * exception thrown by a listener is logged and otherwise ignored.
+ * <p>Threading: calls arrive on the monitor's scheduler thread (a thread of the host's executor if
+ * it passed one), one at a time, never concurrently, in the order the monitor decided the results;
+ * never on a transport's thread. The store already holds the new report when a call arrives.
+ * Implementations must be quick and must not block: while a listener runs, no check starts and no
+ * result is recorded. Hand slow work to your own executor. An exception thrown by a listener is
+ * logged and otherwise ignored.
  */
 public interface HealthListener {
 

@@ -116,8 +116,9 @@ public final class HealthMonitor implements AutoCloseable {
 
   private final AtomicBoolean pumpPending = new AtomicBoolean();
   // Store writes and listener calls, in the order decided under lock, run one at a time.
-  private final ConcurrentLinkedQueue<Runnable> outbox = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<Outgoing> outbox = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean delivering = new AtomicBoolean();
+  private final AtomicBoolean deliverPending = new AtomicBoolean();
 
   private HealthMonitor(Builder b) {
     this.store = b.store;
@@ -190,8 +191,9 @@ public final class HealthMonitor implements AutoCloseable {
    * Checks one worker now (enabled or not), within the limit on checks in flight. If a check of the
    * worker is already running, returns that check's result instead of starting another.
    *
-   * @return the report recorded for this check; fails if the worker is removed before it finishes
-   *     or the monitor closes
+   * @return the report recorded for this check, completed on the scheduler thread once the store
+   *     holds it (chain with the {@code *Async} methods for anything slow); fails if the worker is
+   *     removed before the check finishes or the monitor closes
    * @throws ConfigurationException if the monitor does not know the worker
    */
   public CompletionStage<HealthReport> check(WorkerId worker) {
@@ -412,6 +414,7 @@ public final class HealthMonitor implements AutoCloseable {
     if (ownedExecutor != null) {
       ownedExecutor.shutdownNow();
     }
+    deliver(); // fails the stages of results decided but not yet recorded
   }
 
   // ---------------------------------------------------------------- store events
@@ -799,12 +802,9 @@ public final class HealthMonitor implements AutoCloseable {
           }
           scheduleAt(st, time.nanoTime() + Math.max(1, delay));
         }
-        HealthReport toRecord = recorded;
-        HealthStatusChange toPublish = change;
-        outbox.add(() -> publish(st.id, toRecord, toPublish));
+        outbox.add(new Outgoing(st.id, recorded, change, a.result));
       }
     }
-    deliver();
     if (discarded) {
       a.result.completeExceptionally(
           new WorkerPoolsException(
@@ -813,9 +813,36 @@ public final class HealthMonitor implements AutoCloseable {
                   + "' was removed (or the monitor closed) before its health check finished;"
                   + " nothing was recorded"));
     } else {
-      a.result.complete(recorded);
+      requestDeliver();
     }
     requestPump();
+  }
+
+  /** A decided result waiting to be recorded and published, in decision order. */
+  private record Outgoing(
+      WorkerId id,
+      HealthReport report,
+      HealthStatusChange change,
+      CompletableFuture<HealthReport> result) {}
+
+  /**
+   * Store writes and listener calls run on the scheduler, not on the thread that finished the
+   * check: that is often a transport's I/O thread, which must not wait on a database or a listener.
+   */
+  private void requestDeliver() {
+    if (deliverPending.compareAndSet(false, true)) {
+      try {
+        scheduler.schedule(
+            () -> {
+              deliverPending.set(false);
+              deliver();
+            },
+            Duration.ZERO);
+      } catch (RuntimeException e) {
+        deliverPending.set(false); // closing: close() flushes what is left
+        deliver();
+      }
+    }
   }
 
   /** Records and tells listeners. Runs from {@link #deliver}, one at a time. */
@@ -857,16 +884,32 @@ public final class HealthMonitor implements AutoCloseable {
     }
   }
 
-  /** Runs queued store writes and listener calls in order, on one thread at a time. */
+  /**
+   * Records and publishes queued results in order, on one thread at a time, then completes their
+   * on-demand stages (so a caller sees the store updated). After close, fails them instead.
+   */
   private void deliver() {
     while (!outbox.isEmpty()) {
       if (!delivering.compareAndSet(false, true)) {
         return; // the thread delivering now will also run ours
       }
       try {
-        Runnable r;
-        while ((r = outbox.poll()) != null) {
-          r.run();
+        Outgoing o;
+        while ((o = outbox.poll()) != null) {
+          boolean isClosed;
+          synchronized (lock) {
+            isClosed = closed;
+          }
+          if (isClosed) {
+            o.result.completeExceptionally(
+                new WorkerPoolsException(
+                    "the health monitor was closed before the check of worker '"
+                        + o.id
+                        + "' was recorded"));
+          } else {
+            publish(o.id, o.report, o.change);
+            o.result.complete(o.report);
+          }
         }
       } finally {
         delivering.set(false);
