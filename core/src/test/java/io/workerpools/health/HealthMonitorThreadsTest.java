@@ -85,6 +85,14 @@ class HealthMonitorThreadsTest {
                     .build())
             .build()) {
       monitor.addListener(events);
+      java.util.Set<String> listenerThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+      monitor.addListener(
+          new HealthListener() {
+            @Override
+            public void onCheckCompleted(WorkerId worker, HealthReport report) {
+              listenerThreads.add(Thread.currentThread().getName());
+            }
+          });
       monitor.start();
       for (int i = 0; i < 600; i++) {
         store.putWorker(
@@ -116,6 +124,21 @@ class HealthMonitorThreadsTest {
       }
       assertThat(perWorker.keySet()).containsAll(store.health().keySet());
       assertThat(perWorker.values()).allMatch(n -> n == 1);
+      assertThat(listenerThreads)
+          .as("listeners run on the monitor's thread, never on a transport's")
+          .containsOnly("workerpools-health");
+      // An on-demand result is complete only once the store holds it.
+      HealthReport onDemand =
+          monitor
+              .check(WorkerId.of("w0"))
+              .thenApply(
+                  r -> {
+                    assertThat(store.health().get(WorkerId.of("w0"))).isSameAs(r);
+                    return r;
+                  })
+              .toCompletableFuture()
+              .join();
+      assertThat(onDemand.status()).isEqualTo(HealthStatus.HEALTHY);
       assertThat(
               monitor
                   .summary()
