@@ -134,6 +134,14 @@ public final class SshTransport implements WorkerTransport {
     keepAliveBound = b.keepAliveInterval.multipliedBy(b.keepAliveMaxMissed + 1L);
   }
 
+  /**
+   * A worker builder for an SSH worker: it advertises bash only, which is all this transport runs,
+   * so the resolver passes it over (reason {@code WRONG_SYNTAX}) for a step of another syntax.
+   */
+  public static Worker.Builder bashWorker(String id) {
+    return Worker.builder(id).syntaxes(ScriptSyntax.BASH);
+  }
+
   /** A builder; the credential provider is the one thing a host must give. */
   public static Builder builder(SshCredentialProvider credentials) {
     return new Builder(credentials);
