@@ -200,6 +200,32 @@ public final class SshTransport implements WorkerTransport {
   }
 
   /**
+   * Opens the worker's session now (or finds it open) without running anything: a host can warm
+   * its workers up before the first step. Completes exceptionally with a {@link
+   * io.workerpools.TransportException} ({@link io.workerpools.AuthenticationException} for refused
+   * credentials or host keys) if no session can be made.
+   */
+  public CompletionStage<Void> connect(Worker worker) {
+    WorkerConnection conn = connection(worker);
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    conn.acquire(
+        true,
+        new WorkerConnection.SlotUser() {
+          @Override
+          public void granted(org.apache.sshd.client.session.ClientSession session) {
+            conn.release();
+            done.complete(null);
+          }
+
+          @Override
+          public void failed(io.workerpools.TransportException error) {
+            done.completeExceptionally(error);
+          }
+        });
+    return done;
+  }
+
+  /**
    * Reuses (or makes) the worker's session, runs {@code uname -srm} and reports the round trip as
    * latency and the remote OS as detail {@code os}; then the health script, if any.
    */

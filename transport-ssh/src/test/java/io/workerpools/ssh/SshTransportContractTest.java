@@ -50,6 +50,12 @@ class SshTransportContractTest extends WorkerTransportContract {
     return worker;
   }
 
+  /** Fewer than the default: {@link SshTransportTest} runs 20 at once on one session already. */
+  @Override
+  protected int concurrentScripts() {
+    return 12;
+  }
+
   @Override
   protected Duration patience() {
     return Duration.ofSeconds(45);

@@ -58,9 +58,10 @@ public final class Bootstrap {
           "if [ -e \"$d/.cancelled\" ]; then cd /; rm -rf \"$d\"; exit "
               + CANCELLED_BEFORE_START
               + "; fi",
-          "setsid env \"${e[@]}\" \"$BASH\" \"$d/.script\" \"${a[@]}\" < /dev/null &",
+          "( for kv in \"${e[@]}\"; do export \"$kv\"; done;"
+              + " exec setsid \"$BASH\" \"$d/.script\" \"${a[@]}\" ) < /dev/null &",
           "p=$!",
-          "echo \"$p\" > \"$d/.pid.tmp\" && mv \"$d/.pid.tmp\" \"$d/.pid\"",
+          "echo \"$p\" > \"$d/.pid\"",
           "[ -e \"$d/.cancelled\" ] && kill -KILL -- \"-$p\" 2>/dev/null",
           "wait \"$p\"; c=$?",
           "cd /",

@@ -204,10 +204,12 @@ public final class RemoteExecution implements ScriptExecution, WorkerConnection.
       return;
     }
     ch.addCloseFutureListener(f -> closed(ch));
-    ctx.executor().execute(() -> sendInput(ch));
+    // Not from here: ChannelOutputStream may wait on this very I/O thread (seen: a 30 s stall).
+    byte[] input = Bootstrap.runInput(token, request);
+    ctx.executor().execute(() -> sendInput(ch, input));
   }
 
-  private void sendInput(ChannelExec ch) {
+  private void sendInput(ChannelExec ch, byte[] input) {
     boolean send;
     synchronized (lock) {
       send = stopReason == null;
@@ -218,7 +220,7 @@ public final class RemoteExecution implements ScriptExecution, WorkerConnection.
     }
     try (OutputStream in = ch.getInvertedIn()) {
       if (send) {
-        in.write(Bootstrap.runInput(token, request));
+        in.write(input);
         in.flush();
       }
     } catch (Exception e) {
