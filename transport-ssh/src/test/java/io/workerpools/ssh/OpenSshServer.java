@@ -51,6 +51,11 @@ final class OpenSshServer {
       config = dir.resolve("sshd_config");
       keygen("ed25519", hostKey, "");
       Files.writeString(authorizedKeys, "");
+      // Steps get their own TMPDIR (sshd SetEnv), so tests can check what a step left behind
+      // without seeing other tests' or other programs' files.
+      Files.createDirectories(remoteTmp());
+      run(List.of("chmod", "755", dir.toString()), null);
+      run(List.of("chmod", "1777", remoteTmp().toString()), null);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -78,6 +83,11 @@ final class OpenSshServer {
 
   Path dir() {
     return dir;
+  }
+
+  /** The TMPDIR every login on this server gets. */
+  Path remoteTmp() {
+    return dir.resolve("remote-tmp");
   }
 
   int port() {
@@ -249,6 +259,7 @@ final class OpenSshServer {
             "KbdInteractiveAuthentication no",
             "PermitRootLogin prohibit-password",
             "MaxSessions 10",
+            "SetEnv TMPDIR=" + remoteTmp(),
             "MaxStartups 100",
             "LogLevel INFO",
             ""));

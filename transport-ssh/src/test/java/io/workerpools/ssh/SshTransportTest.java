@@ -357,6 +357,7 @@ class SshTransportTest {
             check);
     assertThat(left.exitCode().getAsInt()).as("remote processes left: " + check.out()).isZero();
     assertThat(check.out()).as("temp dirs left").isEmpty();
+    assertThat(SSHD.server().remoteTmp()).isDirectory();
   }
 
   @Test
