@@ -27,8 +27,8 @@ import java.util.stream.Stream;
 
 /**
  * Benchmark B4, a harness rather than JMH because it needs a live OpenSSH server: it starts its own
- * {@code sshd} on 127.0.0.1 (a free port, a generated host key, everything in a temporary directory,
- * stopped at the end) and measures, in one run against that server:
+ * {@code sshd} on 127.0.0.1 (a free port, a generated host key, everything in a temporary
+ * directory, stopped at the end) and measures, in one run against that server:
  *
  * <ol>
  *   <li>sequential {@code true} steps through {@link SshTransport} against {@code ssh -o
@@ -37,13 +37,14 @@ import java.util.stream.Stream;
  *   <li>steps with 10 channels in flight on one worker against the same steps one at a time
  *       (throughput ratio; target ≥ 8×);
  *   <li>first connection setup (TCP + key exchange + host key check + public key auth) through
- *       {@link SshTransport#connect}, cold (first in the JVM) and warm (a new worker each time), with
- *       OpenSSH's own {@code ssh -fN} master setup as the baseline (target ≤ 80 ms).
+ *       {@link SshTransport#connect}, cold (first in the JVM) and warm (a new worker each time),
+ *       with OpenSSH's own {@code ssh -fN} master setup as the baseline (target ≤ 80 ms).
  * </ol>
  *
  * <p>Run: {@code java -cp benchmarks/target/benchmarks.jar io.workerpools.benchmarks.SshB4Harness
- * [sequential-steps=500] [concurrent-steps=200]}. Needs {@code sshd}, {@code ssh}, {@code ssh-keygen}
- * and root (OpenSSH's privilege separation) or an sshd that can run as the current user.
+ * [sequential-steps=500] [concurrent-steps=200]}. Needs {@code sshd}, {@code ssh}, {@code
+ * ssh-keygen} and root (OpenSSH's privilege separation) or an sshd that can run as the current
+ * user.
  */
 public final class SshB4Harness {
   private SshB4Harness() {}
@@ -54,8 +55,19 @@ public final class SshB4Harness {
     Path dir = Files.createTempDirectory("wp-b4-");
     Process sshd = null;
     try {
-      run(List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir.resolve("host").toString()));
-      run(List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir.resolve("client").toString()));
+      run(
+          List.of(
+              "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir.resolve("host").toString()));
+      run(
+          List.of(
+              "ssh-keygen",
+              "-q",
+              "-t",
+              "ed25519",
+              "-N",
+              "",
+              "-f",
+              dir.resolve("client").toString()));
       Files.copy(dir.resolve("client.pub"), dir.resolve("authorized_keys"));
       int port;
       try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
@@ -76,7 +88,8 @@ public final class SshB4Harness {
               "MaxStartups 100",
               "LogLevel ERROR",
               ""));
-      if (!Files.isDirectory(Path.of("/run/sshd")) && "root".equals(System.getProperty("user.name"))) {
+      if (!Files.isDirectory(Path.of("/run/sshd"))
+          && "root".equals(System.getProperty("user.name"))) {
         Files.createDirectories(Path.of("/run/sshd"));
       }
       sshd =
@@ -87,16 +100,33 @@ public final class SshB4Harness {
       awaitPort(port);
       String[] hostPub = Files.readString(dir.resolve("host.pub")).trim().split(" ");
       Path knownHosts = dir.resolve("known_hosts");
-      Files.writeString(knownHosts, "[127.0.0.1]:" + port + " " + hostPub[0] + " " + hostPub[1] + "\n");
+      Files.writeString(
+          knownHosts, "[127.0.0.1]:" + port + " " + hostPub[0] + " " + hostPub[1] + "\n");
       String user = System.getProperty("user.name");
       Path clientKey = dir.resolve("client");
       List<String> sshBase =
           List.of(
-              "ssh", "-q", "-i", clientKey.toString(), "-p", Integer.toString(port),
-              "-o", "UserKnownHostsFile=" + knownHosts, "-o", "StrictHostKeyChecking=yes",
-              "-o", "BatchMode=yes", "-o", "ControlMaster=auto",
-              "-o", "ControlPath=" + dir.resolve("cm-%C"), "-o", "ControlPersist=300",
-              "-F", "/dev/null", user + "@127.0.0.1");
+              "ssh",
+              "-q",
+              "-i",
+              clientKey.toString(),
+              "-p",
+              Integer.toString(port),
+              "-o",
+              "UserKnownHostsFile=" + knownHosts,
+              "-o",
+              "StrictHostKeyChecking=yes",
+              "-o",
+              "BatchMode=yes",
+              "-o",
+              "ControlMaster=auto",
+              "-o",
+              "ControlPath=" + dir.resolve("cm-%C"),
+              "-o",
+              "ControlPersist=300",
+              "-F",
+              "/dev/null",
+              user + "@127.0.0.1");
 
       try (SshTransport transport =
           SshTransport.builder((id, w) -> SshCredentials.privateKeyFile(clientKey))
@@ -111,9 +141,12 @@ public final class SshB4Harness {
                             "ssh",
                             "127.0.0.1:" + port,
                             Map.of(
-                                SshEndpoint.USER, user,
-                                SshEndpoint.CREDENTIALS, "key",
-                                SshEndpoint.KNOWN_HOSTS, knownHosts.toString())))
+                                SshEndpoint.USER,
+                                user,
+                                SshEndpoint.CREDENTIALS,
+                                "key",
+                                SshEndpoint.KNOWN_HOSTS,
+                                knownHosts.toString())))
                     .pool("b4")
                     .build();
 
@@ -201,19 +234,30 @@ public final class SshB4Harness {
         }
         double tenS = (System.nanoTime() - ten0) / 1e9;
 
-        System.out.printf("B4 SSH (sshd %s), JDK %s, %d cores%n", sshdVersion(), Runtime.version(),
-            Runtime.getRuntime().availableProcessors());
-        System.out.printf("setup: cold first connection %.1f ms; new connection p50 %.1f ms (p90 %.1f);"
+        System.out.printf(
+            "B4 SSH (sshd %s), JDK %s, %d cores%n",
+            sshdVersion(), Runtime.version(), Runtime.getRuntime().availableProcessors());
+        System.out.printf(
+            "setup: cold first connection %.1f ms; new connection p50 %.1f ms (p90 %.1f);"
                 + " baseline ssh -fN master p50 %.1f ms (p90 %.1f)%n",
             coldMs, pct(warm, 50), pct(warm, 90), pct(sshSetup, 50), pct(sshSetup, 90));
-        System.out.printf("sequential true x%d: transport p50 %.1f ms p90 %.1f ms mean %.1f ms;"
+        System.out.printf(
+            "sequential true x%d: transport p50 %.1f ms p90 %.1f ms mean %.1f ms;"
                 + " ssh ControlMaster p50 %.1f ms p90 %.1f ms; p50 ratio %.3f (wall %.0f s)%n",
-            sequential, pct(ours, 50), pct(ours, 90), oursTotal / sequential, pct(ssh, 50),
-            pct(ssh, 90), pct(ours, 50) / pct(ssh, 50), seqWall / 1e9);
-        System.out.printf("plain exec (no step wrapper) x%d: transport health check (uname -srm) p50 %.1f ms;"
+            sequential,
+            pct(ours, 50),
+            pct(ours, 90),
+            oursTotal / sequential,
+            pct(ssh, 50),
+            pct(ssh, 90),
+            pct(ours, 50) / pct(ssh, 50),
+            seqWall / 1e9);
+        System.out.printf(
+            "plain exec (no step wrapper) x%d: transport health check (uname -srm) p50 %.1f ms;"
                 + " ssh ControlMaster uname -srm p50 %.1f ms; p50 ratio %.3f%n",
             sequential, pct(raw, 50), pct(sshUname, 50), pct(raw, 50) / pct(sshUname, 50));
-        System.out.printf("throughput true x%d: one at a time %.1f steps/s; 10 in flight %.1f steps/s;"
+        System.out.printf(
+            "throughput true x%d: one at a time %.1f steps/s; 10 in flight %.1f steps/s;"
                 + " ratio %.2fx%n",
             concurrent, concurrent / oneAtATimeS, concurrent / tenS, oneAtATimeS / tenS);
       }
@@ -310,5 +354,4 @@ public final class SshB4Harness {
       Thread.currentThread().interrupt();
     }
   }
-
 }

@@ -29,8 +29,8 @@ import org.apache.sshd.common.config.keys.PublicKeyEntryResolver;
  * <p>The port defaults to 22; an IPv6 address is written {@code [::1]:2222}. Exactly one of {@value
  * #KNOWN_HOSTS} and {@value #HOST_KEY} must be given: the host key is always verified. {@value
  * #HOST_KEY_POLICY} {@code =} {@value #INSECURE_ACCEPT_NEW} trusts a host's key on first use and
- * records it in the known-hosts file (a changed key is still refused); it is off unless asked for by
- * that name.
+ * records it in the known-hosts file (a changed key is still refused); it is off unless asked for
+ * by that name.
  *
  * @param host the host name or address
  * @param port the TCP port
@@ -76,9 +76,9 @@ public record SshEndpoint(
   public static final String STRICT = "strict";
 
   /**
-   * Host key policy: trust a host key never seen before and add it to the known-hosts file (trust on
-   * first use). Vulnerable to a man-in-the-middle on the first connection; a changed key is still
-   * refused.
+   * Host key policy: trust a host key never seen before and add it to the known-hosts file (trust
+   * on first use). Vulnerable to a man-in-the-middle on the first connection; a changed key is
+   * still refused.
    */
   public static final String INSECURE_ACCEPT_NEW = "insecure-accept-new";
 
@@ -122,7 +122,9 @@ public record SshEndpoint(
           if (!FINGERPRINT.matcher(f).matches()) {
             throw new ConfigurationException(
                 "endpoint.properties." + HOST_KEY,
-                "'" + f + "' is not a SHA-256 fingerprint (SHA256: followed by 43 base64 characters)");
+                "'"
+                    + f
+                    + "' is not a SHA-256 fingerprint (SHA256: followed by 43 base64 characters)");
           }
         });
     if (acceptNewHostKeys && knownHosts.isEmpty()) {
@@ -147,7 +149,8 @@ public record SshEndpoint(
     Objects.requireNonNull(endpoint, "endpoint");
     if (!KIND.equals(endpoint.kind())) {
       throw new ConfigurationException(
-          "endpoint.kind", "'" + endpoint.kind() + "' is not an SSH endpoint (kind '" + KIND + "')");
+          "endpoint.kind",
+          "'" + endpoint.kind() + "' is not an SSH endpoint (kind '" + KIND + "')");
     }
     Map<String, String> p = endpoint.properties();
     for (String key : p.keySet()) {
@@ -207,7 +210,13 @@ public record SshEndpoint(
     } else {
       throw new ConfigurationException(
           "endpoint.properties." + HOST_KEY_POLICY,
-          "'" + policy + "' is not a policy; use '" + STRICT + "' or '" + INSECURE_ACCEPT_NEW + "'");
+          "'"
+              + policy
+              + "' is not a policy; use '"
+              + STRICT
+              + "' or '"
+              + INSECURE_ACCEPT_NEW
+              + "'");
     }
     OptionalInt max = OptionalInt.empty();
     if (p.containsKey(MAX_CHANNELS)) {

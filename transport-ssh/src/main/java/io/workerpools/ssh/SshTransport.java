@@ -52,7 +52,8 @@ import org.apache.sshd.core.CoreModuleProperties;
  *       check, multiplexed up to {@link Builder#maxChannelsPerWorker} channels (one kept spare for
  *       kill and health commands); made again transparently when it died between steps.
  *   <li>Host keys always verified: against the endpoint's known-hosts file or pinned fingerprint.
- *   <li>Credentials from the host's {@link SshCredentialProvider}; nothing is read from {@code ~/.ssh}.
+ *   <li>Credentials from the host's {@link SshCredentialProvider}; nothing is read from {@code
+ *       ~/.ssh}.
  *   <li>The script, its arguments, environment and files travel on stdin, never on a command line.
  *   <li>Cancel and timeout kill the remote process group; a dropped connection gives {@code
  *       WORKER_LOST} within the keep-alive bound.
@@ -80,7 +81,8 @@ public final class SshTransport implements WorkerTransport {
   private final SshClient client;
   private final TransportContext ctx;
   private final boolean ownsExecutor;
-  private final ConcurrentHashMap<WorkerId, WorkerConnection> connections = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<WorkerId, WorkerConnection> connections =
+      new ConcurrentHashMap<>();
   private final Set<RemoteExecution> running = ConcurrentHashMap.newKeySet();
   private final Duration keepAliveBound;
   private volatile boolean closed;
@@ -164,7 +166,8 @@ public final class SshTransport implements WorkerTransport {
    * Starts a bash script on the worker.
    *
    * @throws ConfigurationException if the worker's endpoint is not a valid SSH endpoint, the script
-   *     is not bash, or the request asks to run as another user (an SSH worker runs as its login user)
+   *     is not bash, or the request asks to run as another user (an SSH worker runs as its login
+   *     user)
    */
   @Override
   public ScriptExecution start(Worker worker, ScriptRequest request, LogSink sink) {
@@ -192,7 +195,8 @@ public final class SshTransport implements WorkerTransport {
     running.add(exec);
     if (closed) {
       exec.failed(
-          new io.workerpools.TransportException(worker.id(), "the SSH transport is closed", false, null));
+          new io.workerpools.TransportException(
+              worker.id(), "the SSH transport is closed", false, null));
       return exec;
     }
     exec.start();
@@ -200,8 +204,8 @@ public final class SshTransport implements WorkerTransport {
   }
 
   /**
-   * Opens the worker's session now (or finds it open) without running anything: a host can warm
-   * its workers up before the first step. Completes exceptionally with a {@link
+   * Opens the worker's session now (or finds it open) without running anything: a host can warm its
+   * workers up before the first step. Completes exceptionally with a {@link
    * io.workerpools.TransportException} ({@link io.workerpools.AuthenticationException} for refused
    * credentials or host keys) if no session can be made.
    */
@@ -259,13 +263,15 @@ public final class SshTransport implements WorkerTransport {
                   }
                   if (request.healthScript().isEmpty()) {
                     return CompletableFuture.completedFuture(
-                        new HealthReport(HealthStatus.HEALTHY, Instant.now(), latency, "", details));
+                        new HealthReport(
+                            HealthStatus.HEALTHY, Instant.now(), latency, "", details));
                   }
                   return runHealthScript(worker, request.healthScript().get(), latency, details);
                 })
             .exceptionally(
                 t -> {
-                  Throwable c = t instanceof java.util.concurrent.CompletionException ? t.getCause() : t;
+                  Throwable c =
+                      t instanceof java.util.concurrent.CompletionException ? t.getCause() : t;
                   return HealthReport.of(
                       HealthStatus.UNAVAILABLE,
                       Instant.now(),
@@ -276,7 +282,8 @@ public final class SshTransport implements WorkerTransport {
         .orTimeout(request.timeout().toNanos(), TimeUnit.NANOSECONDS)
         .exceptionally(
             t -> {
-              Throwable c = t instanceof java.util.concurrent.CompletionException ? t.getCause() : t;
+              Throwable c =
+                  t instanceof java.util.concurrent.CompletionException ? t.getCause() : t;
               String msg =
                   c instanceof TimeoutException
                       ? "no answer within " + request.timeout()
@@ -320,7 +327,10 @@ public final class SshTransport implements WorkerTransport {
                 status = HealthStatus.HAS_WARNINGS;
               } else {
                 status = HealthStatus.UNHEALTHY;
-                msg = "health script exited with " + r.exitCode().getAsInt() + (msg.isEmpty() ? "" : ": " + msg);
+                msg =
+                    "health script exited with "
+                        + r.exitCode().getAsInt()
+                        + (msg.isEmpty() ? "" : ": " + msg);
               }
               return new HealthReport(status, Instant.now(), latency, msg, details);
             });
@@ -329,7 +339,8 @@ public final class SshTransport implements WorkerTransport {
   private WorkerConnection connection(Worker worker) {
     Objects.requireNonNull(worker, "worker");
     SshEndpoint ep = SshEndpoint.parse(worker.endpoint());
-    WorkerConnection c = connections.computeIfAbsent(worker.id(), id -> new WorkerConnection(ctx, worker, ep));
+    WorkerConnection c =
+        connections.computeIfAbsent(worker.id(), id -> new WorkerConnection(ctx, worker, ep));
     c.update(worker, ep);
     return c;
   }
@@ -427,7 +438,8 @@ public final class SshTransport implements WorkerTransport {
 
     /**
      * The executor for connects, stdin writes and log delivery (never MINA's I/O threads). The
-     * transport does not shut a given executor down. Default: an owned cached pool of daemon threads.
+     * transport does not shut a given executor down. Default: an owned cached pool of daemon
+     * threads.
      */
     public Builder executor(ExecutorService executor) {
       this.executor = Objects.requireNonNull(executor, "executor");

@@ -21,8 +21,8 @@ import java.util.stream.Stream;
 /**
  * A real OpenSSH {@code sshd} on 127.0.0.1 and a free port, started from a temporary directory with
  * a generated host key, its own {@code authorized_keys}, config and pid file. Used through {@link
- * OpenSshServerExtension}. Also makes client keys with {@code ssh-keygen}, and (when running as root)
- * a throwaway local user with a known password for password authentication.
+ * OpenSshServerExtension}. Also makes client keys with {@code ssh-keygen}, and (when running as
+ * root) a throwaway local user with a known password for password authentication.
  */
 final class OpenSshServer {
   static final String INSTALL_HINT =
@@ -117,8 +117,7 @@ final class OpenSshServer {
     keygen(type, key, passphrase);
     if (authorize) {
       try {
-        Files.writeString(
-            authorizedKeys, read(Path.of(key + ".pub")), StandardOpenOption.APPEND);
+        Files.writeString(authorizedKeys, read(Path.of(key + ".pub")), StandardOpenOption.APPEND);
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }

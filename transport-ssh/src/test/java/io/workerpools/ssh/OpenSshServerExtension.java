@@ -5,8 +5,9 @@ import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * Starts a real OpenSSH {@code sshd} for a test class and stops it afterwards, with every file, user
- * and process it made. Fails (never skips) with install instructions if {@code sshd} is missing.
+ * Starts a real OpenSSH {@code sshd} for a test class and stops it afterwards, with every file,
+ * user and process it made. Fails (never skips) with install instructions if {@code sshd} is
+ * missing.
  *
  * <pre>{@code
  * @RegisterExtension static final OpenSshServerExtension SSHD = new OpenSshServerExtension();

@@ -52,8 +52,10 @@ class SshConnectionFaultsTest {
                 s.address(),
                 "root",
                 Map.of(
-                    SshEndpoint.CREDENTIALS, "key",
-                    SshEndpoint.KNOWN_HOSTS, s.knownHosts().toString())));
+                    SshEndpoint.CREDENTIALS,
+                    "key",
+                    SshEndpoint.KNOWN_HOSTS,
+                    s.knownHosts().toString())));
   }
 
   @AfterAll
@@ -94,7 +96,8 @@ class SshConnectionFaultsTest {
   @Test
   void aSilentConnectionIsDetectedWithinTheKeepAliveBound() {
     Lines lines = new Lines();
-    ScriptExecution e = transport.start(worker, ScriptRequest.bash("echo started; sleep 600"), lines);
+    ScriptExecution e =
+        transport.start(worker, ScriptRequest.bash("echo started; sleep 600"), lines);
     awaitUntil(Duration.ofSeconds(20), () -> lines.contains("started"), "the step to start");
     SSHD.server().freeze(true);
     long t0 = System.nanoTime();

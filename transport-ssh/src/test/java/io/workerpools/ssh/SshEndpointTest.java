@@ -50,23 +50,26 @@ class SshEndpointTest {
         .hasMessageContaining("always verified");
     m.put("hostKey", FP);
     m.put("knownHosts", "k");
-    assertThatThrownBy(() -> SshEndpoint.parse(ep("h:22", m)))
-        .hasMessageContaining("exactly one");
+    assertThatThrownBy(() -> SshEndpoint.parse(ep("h:22", m))).hasMessageContaining("exactly one");
   }
 
   @Test
   void badValuesGetSpecificErrors() {
     Map<String, String> m = base();
-    assertThatThrownBy(() -> SshEndpoint.parse(ep("h:99999", m))).hasMessageContaining("between 1 and 65535");
-    assertThatThrownBy(() -> SshEndpoint.parse(ep("h:x", m))).hasMessageContaining("'x' is not a number");
-    assertThatThrownBy(() -> SshEndpoint.parse(ep("::1:22", m))).hasMessageContaining("[addr]:port");
+    assertThatThrownBy(() -> SshEndpoint.parse(ep("h:99999", m)))
+        .hasMessageContaining("between 1 and 65535");
+    assertThatThrownBy(() -> SshEndpoint.parse(ep("h:x", m)))
+        .hasMessageContaining("'x' is not a number");
+    assertThatThrownBy(() -> SshEndpoint.parse(ep("::1:22", m)))
+        .hasMessageContaining("[addr]:port");
     m.put("hostKeyPolicy", "accept-all");
     assertThatThrownBy(() -> SshEndpoint.parse(ep("h", m)))
         .hasMessageContaining("'accept-all' is not a policy")
         .hasMessageContaining(SshEndpoint.INSECURE_ACCEPT_NEW);
     Map<String, String> u = base();
     u.put("user", "root; rm -rf /");
-    assertThatThrownBy(() -> SshEndpoint.parse(ep("h", u))).hasMessageContaining("not a valid login name");
+    assertThatThrownBy(() -> SshEndpoint.parse(ep("h", u)))
+        .hasMessageContaining("not a valid login name");
     Map<String, String> typo = base();
     typo.put("knwonHosts", "x");
     assertThatThrownBy(() -> SshEndpoint.parse(ep("h", typo)))
@@ -81,7 +84,8 @@ class SshEndpointTest {
     tofu.remove("knownHosts");
     tofu.put("hostKey", FP);
     tofu.put("hostKeyPolicy", SshEndpoint.INSECURE_ACCEPT_NEW);
-    assertThatThrownBy(() -> SshEndpoint.parse(ep("h", tofu))).hasMessageContaining("needs 'knownHosts'");
+    assertThatThrownBy(() -> SshEndpoint.parse(ep("h", tofu)))
+        .hasMessageContaining("needs 'knownHosts'");
     Map<String, String> max = base();
     max.put("maxChannels", "1");
     assertThatThrownBy(() -> SshEndpoint.parse(ep("h", max))).hasMessageContaining("at least 2");
@@ -91,7 +95,9 @@ class SshEndpointTest {
 
   @Property(tries = 50)
   void toEndpointThenParseGivesTheSameEndpoint(
-      @ForAll @IntRange(min = 1, max = 65535) int port, @ForAll boolean pinned, @ForAll boolean ipv6) {
+      @ForAll @IntRange(min = 1, max = 65535) int port,
+      @ForAll boolean pinned,
+      @ForAll boolean ipv6) {
     Map<String, String> m = base();
     if (pinned) {
       m.remove("knownHosts");

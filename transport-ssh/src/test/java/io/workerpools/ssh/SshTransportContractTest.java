@@ -29,8 +29,10 @@ class SshTransportContractTest extends WorkerTransportContract {
                 s.address(),
                 "root",
                 Map.of(
-                    SshEndpoint.CREDENTIALS, "key",
-                    SshEndpoint.KNOWN_HOSTS, s.knownHosts().toString())));
+                    SshEndpoint.CREDENTIALS,
+                    "key",
+                    SshEndpoint.KNOWN_HOSTS,
+                    s.knownHosts().toString())));
   }
 
   @AfterAll

@@ -21,7 +21,6 @@ import io.workerpools.transport.ScriptExecution;
 import io.workerpools.transport.ScriptRequest;
 import io.workerpools.transport.ScriptResult;
 import io.workerpools.transport.ScriptResult.Outcome;
-import io.workerpools.transport.SensitiveMasker;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,7 +49,8 @@ class SshTransportTest {
   @BeforeAll
   static void setUp() {
     OpenSshServer s = SSHD.server();
-    CREDENTIALS.byId.put("ed25519", SshCredentials.privateKeyFile(s.clientKey("ed25519", "", true)));
+    CREDENTIALS.byId.put(
+        "ed25519", SshCredentials.privateKeyFile(s.clientKey("ed25519", "", true)));
     knownHosts = s.knownHosts();
     transport =
         SshTransport.builder(CREDENTIALS)
@@ -94,7 +94,8 @@ class SshTransportTest {
   @Test
   void ed25519KeyRunsAScriptAndReportsItsExitCode() {
     Lines lines = new Lines();
-    ScriptResult r = run(rootWorker(), ScriptRequest.bash("echo hello; echo oops >&2; exit 7"), lines);
+    ScriptResult r =
+        run(rootWorker(), ScriptRequest.bash("echo hello; echo oops >&2; exit 7"), lines);
     assertThat(r.outcome()).isEqualTo(Outcome.EXITED);
     assertThat(r.exitCode().getAsInt()).isEqualTo(7);
     assertThat(lines.out()).containsExactly("hello");
@@ -118,7 +119,8 @@ class SshTransportTest {
   @Test
   void rsaKeyGivenAsTextLogsIn() throws Exception {
     Path key = SSHD.server().clientKey("rsa", "", true);
-    CREDENTIALS.byId.put("rsa-text", SshCredentials.privateKey(Files.readString(key), Optional.empty()));
+    CREDENTIALS.byId.put(
+        "rsa-text", SshCredentials.privateKey(Files.readString(key), Optional.empty()));
     ScriptResult r =
         run(
             rootWorker("rsa-text", Map.of(SshEndpoint.KNOWN_HOSTS, knownHosts.toString())),
@@ -151,7 +153,11 @@ class SshTransportTest {
             endpoint(
                 SSHD.server().address(),
                 userAndPassword[0],
-                Map.of(SshEndpoint.CREDENTIALS, "pw", SshEndpoint.KNOWN_HOSTS, knownHosts.toString())));
+                Map.of(
+                    SshEndpoint.CREDENTIALS,
+                    "pw",
+                    SshEndpoint.KNOWN_HOSTS,
+                    knownHosts.toString())));
     Lines lines = new Lines();
     ScriptResult r = run(w, ScriptRequest.bash("id -un"), lines);
     assertThat(r.succeeded()).as(r.message()).isTrue();
@@ -195,7 +201,8 @@ class SshTransportTest {
         List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other.toString()), null);
     String[] pub = Files.readString(Path.of(other + ".pub")).split(" ");
     Path changed = SSHD.server().dir().resolve("changed_known_hosts");
-    Files.writeString(changed, "[127.0.0.1]:" + SSHD.server().port() + " " + pub[0] + " " + pub[1] + "\n");
+    Files.writeString(
+        changed, "[127.0.0.1]:" + SSHD.server().port() + " " + pub[0] + " " + pub[1] + "\n");
     for (String policy : List.of(SshEndpoint.STRICT, SshEndpoint.INSECURE_ACCEPT_NEW)) {
       ScriptResult r =
           run(
@@ -220,7 +227,10 @@ class SshTransportTest {
         List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other.toString()), null);
     String wrongLine = Files.readString(Path.of(other + ".pub")).trim();
     ScriptResult wrong =
-        run(rootWorker("ed25519", Map.of(SshEndpoint.HOST_KEY, wrongLine)), ScriptRequest.bash("true"), new Lines());
+        run(
+            rootWorker("ed25519", Map.of(SshEndpoint.HOST_KEY, wrongLine)),
+            ScriptRequest.bash("true"),
+            new Lines());
     assertThat(wrong.outcome()).isEqualTo(Outcome.COULD_NOT_START);
     assertThat(wrong.message()).contains("but the endpoint pins").contains(serverFingerprint());
 
@@ -269,10 +279,14 @@ class SshTransportTest {
             "ünïcødé ✓",
             "*",
             "\\back\\slash");
-    ScriptRequest.Builder b = ScriptRequest.builder(ScriptSyntax.BASH, String.join("\n",
-        "for a in \"$@\"; do printf %s \"$a\" | base64 -w0; echo; done",
-        "printf %s \"$WP_VALUE\" | base64 -w0; echo",
-        "cat sub/dir/data.bin | base64 -w0; echo"));
+    ScriptRequest.Builder b =
+        ScriptRequest.builder(
+            ScriptSyntax.BASH,
+            String.join(
+                "\n",
+                "for a in \"$@\"; do printf %s \"$a\" | base64 -w0; echo; done",
+                "printf %s \"$WP_VALUE\" | base64 -w0; echo",
+                "cat sub/dir/data.bin | base64 -w0; echo"));
     args.forEach(b::argument);
     String envValue = "a'b\"c $(id) \n end";
     b.env("WP_VALUE", envValue);
@@ -296,7 +310,8 @@ class SshTransportTest {
   void longOutputArrivesWholeAndInOrder() {
     int n = 50_000;
     Lines lines = new Lines();
-    ScriptResult r = run(rootWorker(), ScriptRequest.bash("seq 1 " + n + "; printf 'no newline'"), lines);
+    ScriptResult r =
+        run(rootWorker(), ScriptRequest.bash("seq 1 " + n + "; printf 'no newline'"), lines);
     assertThat(r.succeeded()).isTrue();
     List<String> out = lines.out();
     assertThat(out).hasSize(n + 1);
@@ -311,7 +326,8 @@ class SshTransportTest {
   @Test
   void twentyConcurrentStepsShareOneSession() {
     Worker w = rootWorker();
-    assertThat(await(transport.start(w, ScriptRequest.bash("true"), new Lines())).succeeded()).isTrue();
+    assertThat(await(transport.start(w, ScriptRequest.bash("true"), new Lines())).succeeded())
+        .isTrue();
     long loginsBefore = acceptedLogins();
     List<ScriptExecution> running = new ArrayList<>();
     List<Lines> sinks = new ArrayList<>();
@@ -385,7 +401,11 @@ class SshTransportTest {
             endpoint(
                 "127.0.0.1:" + closedPort,
                 "root",
-                Map.of(SshEndpoint.CREDENTIALS, "ed25519", SshEndpoint.KNOWN_HOSTS, knownHosts.toString())));
+                Map.of(
+                    SshEndpoint.CREDENTIALS,
+                    "ed25519",
+                    SshEndpoint.KNOWN_HOSTS,
+                    knownHosts.toString())));
     HealthReport h = health(w);
     assertThat(h.status()).isEqualTo(HealthStatus.UNAVAILABLE);
     assertThat(h.message()).contains("cannot connect to 127.0.0.1:" + closedPort);
@@ -407,7 +427,11 @@ class SshTransportTest {
   void onlyBashIsAccepted() {
     Worker w = rootWorker();
     assertThatThrownBy(
-            () -> transport.start(w, ScriptRequest.builder(ScriptSyntax.POWERSHELL, "Write-Host hi").build(), new Lines()))
+            () ->
+                transport.start(
+                    w,
+                    ScriptRequest.builder(ScriptSyntax.POWERSHELL, "Write-Host hi").build(),
+                    new Lines()))
         .isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("runs bash only");
     assertThat(transport.supports(Endpoint.of("ssh", "h:22"))).isTrue();

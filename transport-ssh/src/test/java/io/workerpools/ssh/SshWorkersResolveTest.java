@@ -36,7 +36,8 @@ class SshWorkersResolveTest {
               .pool("linux")
               .build();
       store.putWorker(w);
-      store.recordHealth(w.id(), HealthReport.of(HealthStatus.HEALTHY, Instant.now(), Duration.ZERO, ""));
+      store.recordHealth(
+          w.id(), HealthReport.of(HealthStatus.HEALTHY, Instant.now(), Duration.ZERO, ""));
     }
     try (WorkerResolver resolver = WorkerResolver.builder(store).nodeId("t").build()) {
       StepRequirements ps =
@@ -47,10 +48,12 @@ class SshWorkersResolveTest {
               e ->
                   assertThat(e.blocked().passedOver())
                       .hasSize(2)
-                      .allSatisfy(p -> assertThat(p.reason()).isEqualTo(PassedOver.Reason.WRONG_SYNTAX)))
+                      .allSatisfy(
+                          p -> assertThat(p.reason()).isEqualTo(PassedOver.Reason.WRONG_SYNTAX)))
           .hasMessageContaining("ssh-1")
           .hasMessageContaining("ssh-2");
-      StepRequirements bash = StepRequirements.builder().pool("linux").syntax(ScriptSyntax.BASH).build();
+      StepRequirements bash =
+          StepRequirements.builder().pool("linux").syntax(ScriptSyntax.BASH).build();
       try (var lease = resolver.acquire(bash, "step-2")) {
         assertThat(lease.worker().syntaxes()).containsExactly(ScriptSyntax.BASH);
       }

@@ -14,14 +14,14 @@ import java.util.regex.Pattern;
  * <p>Nothing from a request is ever placed on a remote command line: the commands below are
  * constants. Everything else (arguments, environment, files, the script) travels on the channel's
  * stdin as NUL-terminated fields, which bash reads verbatim with {@code IFS= read -r -d ''}; the
- * script body follows the fields and runs to the end of the stream. A NUL cannot occur in an argument
- * or an environment value on POSIX, so NUL framing is lossless for every value bash could receive
- * anyway; file contents are base64-encoded.
+ * script body follows the fields and runs to the end of the stream. A NUL cannot occur in an
+ * argument or an environment value on POSIX, so NUL framing is lossless for every value bash could
+ * receive anyway; file contents are base64-encoded.
  *
- * <p>The step runs under {@code setsid}, so it leads its own process group; its pid goes to a pid file
- * in the step's private temporary directory, from where {@link #KILL_COMMAND}, run on another channel,
- * kills the whole group. The {@code cancelled} marker closes the race between the kill and a step that
- * has not started yet.
+ * <p>The step runs under {@code setsid}, so it leads its own process group; its pid goes to a pid
+ * file in the step's private temporary directory, from where {@link #KILL_COMMAND}, run on another
+ * channel, kills the whole group. The {@code cancelled} marker closes the race between the kill and
+ * a step that has not started yet.
  */
 public final class Bootstrap {
   private Bootstrap() {}
@@ -40,7 +40,9 @@ public final class Bootstrap {
           "\n",
           "r() { IFS= read -r -d \"\" \"$1\"; }",
           "fail() { echo \"workerpools: $1\" >&2; exit " + SETUP_FAILED + "; }",
-          "r v || fail \"no input\"; [ \"$v\" = " + VERSION + " ] || fail \"unsupported protocol $v\"",
+          "r v || fail \"no input\"; [ \"$v\" = "
+              + VERSION
+              + " ] || fail \"unsupported protocol $v\"",
           "r t; [[ $t =~ ^[0-9a-f]{32}$ ]] || fail \"bad token\"",
           "r keep; r n; a=()",
           "for ((i=0; i<n; i++)); do r x || fail \"truncated arguments\"; a+=(\"$x\"); done",

@@ -126,7 +126,8 @@ public final class HostKeyVerification implements ServerKeyVerifier {
       if (!ok) {
         Attempt a = current.get();
         if (a != null) {
-          a.rejection = new Rejection(KeyUtils.getKeyType(key), KeyUtils.getFingerPrint(key), false);
+          a.rejection =
+              new Rejection(KeyUtils.getKeyType(key), KeyUtils.getFingerPrint(key), false);
         }
       }
       return ok;

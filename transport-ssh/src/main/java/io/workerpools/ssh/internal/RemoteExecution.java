@@ -25,9 +25,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One step on an SSH worker: waits for a channel slot, runs {@link Bootstrap#RUN_COMMAND} with the
- * request as stdin, streams output lines (masked, in order, off MINA's threads) and completes with the
- * exit status; on cancel or timeout kills the remote process group from a second channel and waits for
- * the step's channel to close.
+ * request as stdin, streams output lines (masked, in order, off MINA's threads) and completes with
+ * the exit status; on cancel or timeout kills the remote process group from a second channel and
+ * waits for the step's channel to close.
  */
 public final class RemoteExecution implements ScriptExecution, WorkerConnection.SlotUser {
   private static final Logger LOG = LoggerFactory.getLogger(RemoteExecution.class);
@@ -160,7 +160,9 @@ public final class RemoteExecution implements ScriptExecution, WorkerConnection.
     }
     finish(
         ScriptResult.of(
-            Outcome.COULD_NOT_START, elapsed(), "could not start on the worker: " + error.getMessage()));
+            Outcome.COULD_NOT_START,
+            elapsed(),
+            "could not start on the worker: " + error.getMessage()));
   }
 
   private void retryOrFail(Throwable e) {
@@ -325,7 +327,8 @@ public final class RemoteExecution implements ScriptExecution, WorkerConnection.
   private ScriptResult stopped(Outcome reason, boolean killed) {
     String what =
         reason == Outcome.TIMED_OUT
-            ? "ran longer than its timeout of " + request.timeout().map(Duration::toString).orElse("?")
+            ? "ran longer than its timeout of "
+                + request.timeout().map(Duration::toString).orElse("?")
             : "cancelled";
     return ScriptResult.of(
         reason,

@@ -6,9 +6,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs tasks one at a time, in submission order, on a shared executor: how log lines of one execution
- * reach the host's sink in order and never concurrently, off MINA's I/O threads, without a thread per
- * execution.
+ * Runs tasks one at a time, in submission order, on a shared executor: how log lines of one
+ * execution reach the host's sink in order and never concurrently, off MINA's I/O threads, without
+ * a thread per execution.
  */
 public final class SerialExecutor implements Executor {
   private static final Logger LOG = LoggerFactory.getLogger(SerialExecutor.class);

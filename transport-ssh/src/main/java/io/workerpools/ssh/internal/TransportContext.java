@@ -10,7 +10,8 @@ import org.apache.sshd.client.SshClient;
  * What every connection of one transport shares.
  *
  * @param client the one MINA client
- * @param executor runs blocking work (connects, stdin writes) and log delivery, never on MINA threads
+ * @param executor runs blocking work (connects, stdin writes) and log delivery, never on MINA
+ *     threads
  * @param scheduler timeouts
  * @param credentials the host's credential provider
  * @param connectTimeout bounds connect plus authentication

@@ -102,12 +102,16 @@ public final class WorkerConnection {
 
   /** Queues for a slot: a step slot, or a control slot (may use the spare channel). */
   public void acquire(boolean control, SlotUser user) {
+    boolean isClosed;
     synchronized (lock) {
-      if (closed) {
-        user.failed(new TransportException(workerId, "the SSH transport is closed", false, null));
-        return;
+      isClosed = closed;
+      if (!isClosed) {
+        (control ? controlWaiters : stepWaiters).add(user);
       }
-      (control ? controlWaiters : stepWaiters).add(user);
+    }
+    if (isClosed) {
+      user.failed(new TransportException(workerId, "the SSH transport is closed", false, null));
+      return;
     }
     pump();
   }
@@ -255,7 +259,10 @@ public final class WorkerConnection {
     } catch (RuntimeException e) {
       throw new AuthenticationException(
           workerId,
-          "the credential provider failed for credentials '" + ep.credentialsId() + "': " + e.getMessage(),
+          "the credential provider failed for credentials '"
+              + ep.credentialsId()
+              + "': "
+              + e.getMessage(),
           e);
     }
     if (creds == null) {
@@ -264,7 +271,10 @@ public final class WorkerConnection {
           "the credential provider has no credentials '" + ep.credentialsId() + "'",
           null);
     }
-    List<KeyPair> keys = creds instanceof SshCredentials.PrivateKey ? loadKeys((SshCredentials.PrivateKey) creds, ep) : List.of();
+    List<KeyPair> keys =
+        creds instanceof SshCredentials.PrivateKey
+            ? loadKeys((SshCredentials.PrivateKey) creds, ep)
+            : List.of();
     HostKeyVerification.Attempt attempt = new HostKeyVerification.Attempt(ep);
     ClientSession s;
     try {
@@ -398,7 +408,9 @@ public final class WorkerConnection {
           workerId,
           "cannot read the private key of "
               + name
-              + (key.passphrase().isPresent() ? " (is the passphrase right?)" : " (does it need a passphrase?)")
+              + (key.passphrase().isPresent()
+                  ? " (is the passphrase right?)"
+                  : " (does it need a passphrase?)")
               + ": "
               + describe(e),
           e);
@@ -424,8 +436,8 @@ public final class WorkerConnection {
   public record ControlResult(Integer exitStatus, String stdout) {}
 
   /**
-   * Runs a constant command on a control slot (may use the spare channel), with {@code stdin} as its
-   * input; completes with its exit status and output, or exceptionally with a {@link
+   * Runs a constant command on a control slot (may use the spare channel), with {@code stdin} as
+   * its input; completes with its exit status and output, or exceptionally with a {@link
    * TransportException}.
    */
   public CompletableFuture<ControlResult> runControl(String command, byte[] stdin) {
@@ -519,7 +531,8 @@ public final class WorkerConnection {
       controlWaiters.clear();
       stepWaiters.clear();
     }
-    TransportException e = new TransportException(workerId, "the SSH transport closed", false, null);
+    TransportException e =
+        new TransportException(workerId, "the SSH transport closed", false, null);
     for (SlotUser u : failed) {
       u.failed(e);
     }

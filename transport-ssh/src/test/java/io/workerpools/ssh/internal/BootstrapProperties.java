@@ -18,21 +18,22 @@ import java.util.stream.Stream;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
+import net.jqwik.api.From;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
-import net.jqwik.api.From;
 import net.jqwik.api.constraints.Size;
 
 /**
- * The stdin framing, checked with the real bootstrap run by a local bash: whatever the arguments and
- * environment values (any characters but NUL, which POSIX strings cannot hold), the script receives
- * them verbatim, and none of them is ever interpreted by a shell.
+ * The stdin framing, checked with the real bootstrap run by a local bash: whatever the arguments
+ * and environment values (any characters but NUL, which POSIX strings cannot hold), the script
+ * receives them verbatim, and none of them is ever interpreted by a shell.
  */
 class BootstrapProperties {
 
   @Provide
   Arbitrary<String> nasty() {
-    Arbitrary<String> anyChars = Arbitraries.strings().withCharRange('\u0001', '\uD7FF').ofMaxLength(12);
+    Arbitrary<String> anyChars =
+        Arbitraries.strings().withCharRange('\u0001', '\uD7FF').ofMaxLength(12);
     Arbitrary<String> shellish =
         Arbitraries.strings()
             .withChars(" \t\n'\"$`\\;|&<>(){}[]*?!#~-=%".toCharArray())
@@ -106,7 +107,11 @@ class BootstrapProperties {
       p.destroyForcibly();
       throw new AssertionError("the bootstrap did not finish");
     }
-    return new Result(p.exitValue(), out.isEmpty() ? List.of() : List.of(out.split("\n", -1)).subList(0, out.split("\n", -1).length - 1));
+    return new Result(
+        p.exitValue(),
+        out.isEmpty()
+            ? List.of()
+            : List.of(out.split("\n", -1)).subList(0, out.split("\n", -1).length - 1));
   }
 
   private static void delete(Path root) throws IOException {

@@ -25,7 +25,8 @@ class LineSplitterProperties {
 
   @Property(tries = 200)
   void chunkingNeverChangesTheLines(
-      @ForAll("text") String text, @ForAll @Size(max = 10) List<@IntRange(min = 1, max = 7) Integer> cuts) {
+      @ForAll("text") String text,
+      @ForAll @Size(max = 10) List<@IntRange(min = 1, max = 7) Integer> cuts) {
     byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
     List<String> whole = split(bytes, List.of());
     List<String> chunked = split(bytes, cuts);
@@ -45,7 +46,8 @@ class LineSplitterProperties {
     byte[] bytes = new byte[LineSplitter.MAX_LINE * limits + 5];
     java.util.Arrays.fill(bytes, (byte) 'x');
     List<String> lines = split(bytes, List.of(1000, 7));
-    assertThat(lines).allSatisfy(l -> assertThat(l.length()).isLessThanOrEqualTo(LineSplitter.MAX_LINE));
+    assertThat(lines)
+        .allSatisfy(l -> assertThat(l.length()).isLessThanOrEqualTo(LineSplitter.MAX_LINE));
     assertThat(lines.stream().mapToInt(String::length).sum()).isEqualTo(bytes.length);
   }
 
