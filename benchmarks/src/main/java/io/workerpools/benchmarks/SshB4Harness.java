@@ -88,9 +88,22 @@ public final class SshB4Harness {
               "MaxStartups 100",
               "LogLevel ERROR",
               ""));
-      if (!Files.isDirectory(Path.of("/run/sshd"))
-          && "root".equals(System.getProperty("user.name"))) {
+      boolean madePrivsep =
+          !Files.isDirectory(Path.of("/run/sshd"))
+              && "root".equals(System.getProperty("user.name"));
+      if (madePrivsep) {
+        // OpenSSH needs its privilege separation directory when started as root.
         Files.createDirectories(Path.of("/run/sshd"));
+        Runtime.getRuntime()
+            .addShutdownHook(
+                new Thread(
+                    () -> {
+                      try {
+                        Files.deleteIfExists(Path.of("/run/sshd"));
+                      } catch (IOException ignored) {
+                        // In use or not empty: leave it.
+                      }
+                    }));
       }
       sshd =
           new ProcessBuilder(sshdPath(), "-D", "-e", "-f", dir.resolve("sshd_config").toString())
