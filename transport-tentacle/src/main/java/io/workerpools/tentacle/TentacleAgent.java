@@ -72,6 +72,7 @@ public final class TentacleAgent implements AutoCloseable {
   private final List<Thread> threads = new ArrayList<>();
   private final AtomicInteger connectionNo = new AtomicInteger();
   private final AtomicInteger pollingConnected = new AtomicInteger();
+  private final AtomicInteger pollingFailures = new AtomicInteger();
   private SSLServerSocket server;
   private ThreadPoolExecutor connectionPool;
 
@@ -107,6 +108,11 @@ public final class TentacleAgent implements AutoCloseable {
       throw new IllegalStateException("this agent is not in listening mode");
     }
     return (InetSocketAddress) server.getLocalSocketAddress();
+  }
+
+  /** How many polling connection attempts have failed so far (polling mode). */
+  public int pollingFailures() {
+    return pollingFailures.get();
   }
 
   /** How many polling connections are currently established (polling mode). */
@@ -261,6 +267,7 @@ public final class TentacleAgent implements AutoCloseable {
       }
       if (!connected) {
         attempt++;
+        pollingFailures.incrementAndGet();
       }
       long delay = backoff(attempt);
       try {
@@ -434,6 +441,12 @@ public final class TentacleAgent implements AutoCloseable {
       }
       this.minBackoff = min;
       this.maxBackoff = max;
+      return this;
+    }
+
+    /** The longest a TLS handshake and preamble may take (default 10 s). */
+    public Builder handshakeTimeout(Duration timeout) {
+      this.handshakeTimeout = Objects.requireNonNull(timeout, "timeout");
       return this;
     }
 
