@@ -498,6 +498,10 @@ public final class ScriptService implements AutoCloseable {
         return;
       }
       List<String> cmd = new ArrayList<>();
+      if (SETSID != null) {
+        // Its own process group, so that cancel also reaches children that were re-parented.
+        cmd.add(SETSID);
+      }
       cmd.add(interp[0]);
       cmd.add(script.toAbsolutePath().toString());
       if (s.arguments() != null) {
@@ -712,9 +716,43 @@ public final class ScriptService implements AutoCloseable {
     }
   }
 
-  /** Kills a process and all its descendants. */
+  private static final String SETSID = findOnPath("setsid");
+
+  private static String findOnPath(String name) {
+    String path = System.getenv("PATH");
+    if (path == null) {
+      return null;
+    }
+    for (String dir : path.split(java.io.File.pathSeparator)) {
+      Path p = Path.of(dir, name);
+      if (Files.isExecutable(p)) {
+        return p.toString();
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Kills a process and all its descendants: its whole process group when it was started with
+   * {@code setsid} (this reaches orphans re-parented away from it), and every descendant still
+   * linked to it.
+   */
   public static void killTree(Process p) {
     ProcessHandle h = p.toHandle();
+    if (SETSID != null && p.isAlive()) {
+      try {
+        Process k =
+            new ProcessBuilder("kill", "-KILL", "--", "-" + p.pid())
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        k.waitFor(5, TimeUnit.SECONDS);
+      } catch (IOException e) {
+        LOG.warn("cannot kill process group {}: {}", p.pid(), e.toString());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     for (int round = 0; round < 2; round++) {
       h.descendants().forEach(ProcessHandle::destroyForcibly);
     }
