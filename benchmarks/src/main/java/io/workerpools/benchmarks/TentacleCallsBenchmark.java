@@ -115,7 +115,12 @@ public class TentacleCallsBenchmark {
     timer = Executors.newSingleThreadScheduledExecutor();
     polling =
         new PollingListener(
-            host, new InetSocketAddress("127.0.0.1", 0), io, timer, Duration.ofSeconds(30), 1 << 24);
+            host,
+            new InetSocketAddress("127.0.0.1", 0),
+            io,
+            timer,
+            Duration.ofSeconds(30),
+            1 << 24);
     TentacleCertificate pc =
         TentacleCertificate.loadOrCreate(home.resolve("polling").resolve("certificate"), "p");
     polling.bind("bench", pc.thumbprint());
@@ -159,7 +164,8 @@ public class TentacleCallsBenchmark {
   public boolean fullHandshake() throws IOException {
     SSLContext fresh = PinnedTls.context(host, () -> Set.of(agent.thumbprint()));
     PeerConnection c =
-        PeerConnection.open(fresh, agentAddress, host.thumbprint(), Duration.ofSeconds(10), 1 << 20);
+        PeerConnection.open(
+            fresh, agentAddress, host.thumbprint(), Duration.ofSeconds(10), 1 << 20);
     c.close();
     return c.isClosed();
   }

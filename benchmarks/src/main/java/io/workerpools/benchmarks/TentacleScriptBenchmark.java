@@ -29,8 +29,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * B8: the round trip of the script {@code true} (start → exit code) through a listening agent on
- * 127.0.0.1, against the built-in worker (local process transport) and a bare {@code ProcessBuilder}
- * spawn of {@code bash -c true}, in the same run.
+ * 127.0.0.1, against the built-in worker (local process transport) and a bare {@code
+ * ProcessBuilder} spawn of {@code bash -c true}, in the same run.
  *
  * <p>Run: {@code java -jar benchmarks/target/benchmarks.jar TentacleScript -f 1 -wi 2 -i 3}.
  */
@@ -52,7 +52,11 @@ public class TentacleScriptBenchmark {
   public void setUp() throws Exception {
     home = Files.createTempDirectory("tentacle-script-bench");
     TentacleCertificate host = TentacleCertificate.generate("bench-host");
-    agent = TentacleAgent.builder(home.resolve("agent")).trust(host.thumbprint()).listen("127.0.0.1", 0).start();
+    agent =
+        TentacleAgent.builder(home.resolve("agent"))
+            .trust(host.thumbprint())
+            .listen("127.0.0.1", 0)
+            .start();
     tentacle = TentacleTransport.builder(host).build();
     local = LocalProcessTransport.builder().baseDirectory(home.resolve("local")).build();
     worker =
