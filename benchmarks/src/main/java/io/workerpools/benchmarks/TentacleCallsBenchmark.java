@@ -45,7 +45,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code tcpRoundTripBaseline}: one byte there and back over plain loopback TCP (the floor).
  *   <li>{@code listeningPooledPing}: one {@code ping} request/reply over a pooled TLS connection.
  *   <li>{@code fullHandshake} / {@code resumedHandshake}: connect, TLS handshake and preamble, with
- *       a fresh SSL context (no session to resume) or the pool's (session resumed if JSSE can).
+ *       a context whose session is invalidated after each connection (nothing to resume) or the
+ *       pool's (session resumed if JSSE can).
  *   <li>{@code pollingPing}: a {@code ping} queued for a polling agent that waits on an idle
  *       connection, until its reply is back (enqueue → agent has it is about half of this).
  * </ul>
@@ -74,6 +75,7 @@ public class TentacleCallsBenchmark {
   private PollingListener polling;
   private ExecutorService io;
   private ScheduledExecutorService timer;
+  private SSLContext fullContext;
 
   @Setup(Level.Trial)
   public void setUp() throws Exception {
@@ -87,6 +89,7 @@ public class TentacleCallsBenchmark {
     agentAddress = agent.listeningAddress();
     pool = new ListeningPool(host, Duration.ofSeconds(10), Duration.ofSeconds(5), 8, 1 << 24);
     pooled = pool.acquire(agentAddress, agent.thumbprint());
+    fullContext = PinnedTls.context(host, () -> Set.of(agent.thumbprint()));
 
     echoServer = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
     Thread echo =
@@ -162,10 +165,11 @@ public class TentacleCallsBenchmark {
 
   @Benchmark
   public boolean fullHandshake() throws IOException {
-    SSLContext fresh = PinnedTls.context(host, () -> Set.of(agent.thumbprint()));
+    // Its own context, and the session invalidated after each connection: nothing to resume.
     PeerConnection c =
         PeerConnection.open(
-            fresh, agentAddress, host.thumbprint(), Duration.ofSeconds(10), 1 << 20);
+            fullContext, agentAddress, host.thumbprint(), Duration.ofSeconds(10), 1 << 20);
+    c.session().invalidate();
     c.close();
     return c.isClosed();
   }

@@ -47,6 +47,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
@@ -83,6 +84,8 @@ public final class TentacleTransport implements WorkerTransport {
   private final ListeningPool pool;
   private final PollingListener polling;
   private final AtomicInteger threadNo = new AtomicInteger();
+  private final java.util.Set<Execution> running =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private TentacleTransport(Builder b) {
     this.config = b;
@@ -442,6 +445,8 @@ public final class TentacleTransport implements WorkerTransport {
     Objects.requireNonNull(sink, "sink");
     Target t = target(worker);
     Execution e = new Execution(worker, t, request, sink);
+    running.add(e);
+    e.result.whenComplete((r, x) -> running.remove(e));
     executor.execute(e::doStart);
     return e;
   }
@@ -818,9 +823,30 @@ public final class TentacleTransport implements WorkerTransport {
     return FileService.sha256().digest(b);
   }
 
-  /** Releases connections, the polling port and threads. */
+  /**
+   * Cancels running executions (a cancel is sent to each agent, waiting up to 5 s in all), then
+   * releases connections, the polling port and threads.
+   */
   @Override
   public void close() {
+    List<Execution> live = new ArrayList<>(running);
+    for (Execution e : live) {
+      e.cancel();
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    for (Execution e : live) {
+      long left = deadline - System.nanoTime();
+      try {
+        e.result.get(Math.max(0, left), TimeUnit.NANOSECONDS);
+      } catch (InterruptedException x) {
+        Thread.currentThread().interrupt();
+        break;
+      } catch (ExecutionException | TimeoutException x) {
+        // completed below
+      }
+      e.result.complete(
+          ScriptResult.of(ScriptResult.Outcome.CANCELLED, e.elapsed(), "the transport was closed"));
+    }
     if (polling != null) {
       polling.close();
     }

@@ -334,4 +334,23 @@ class ListeningTransportTest {
         .isInstanceOf(TransportException.class)
         .hasMessageContaining("arrived damaged");
   }
+
+  @Test
+  void closingTheTransportCancelsRunningScriptsOnTheAgent() throws Exception {
+    Path pidFile = home.resolve("pid");
+    TentacleTransport t2 = TentacleTransport.builder(HOST).build();
+    TestSupport.Lines lines = new TestSupport.Lines();
+    ScriptExecution e =
+        t2.start(
+            worker, ScriptRequest.bash("echo $$ > '" + pidFile + "'; echo up; sleep 60"), lines);
+    awaitUntil(Duration.ofSeconds(10), () -> lines.texts().contains("up"), "script running");
+    long pid = Long.parseLong(Files.readString(pidFile).trim());
+    t2.close();
+    assertThat(result(e, Duration.ofSeconds(10)).outcome())
+        .isEqualTo(ScriptResult.Outcome.CANCELLED);
+    awaitUntil(
+        Duration.ofSeconds(10),
+        () -> !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false),
+        "the script killed on the agent");
+  }
 }

@@ -179,6 +179,11 @@ public final class PeerConnection implements Closeable {
     return f;
   }
 
+  /** The TLS session (benchmarks invalidate it to force full handshakes). */
+  public javax.net.ssl.SSLSession session() {
+    return socket.getSession();
+  }
+
   /** The thumbprint the peer presented. */
   public String peerThumbprint() {
     return peerThumbprint;

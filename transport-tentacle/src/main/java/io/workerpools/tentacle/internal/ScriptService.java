@@ -162,6 +162,7 @@ public final class ScriptService implements AutoCloseable {
     String ticket = checkTicket(s.ticket());
     Path dir = root.resolve(ticket);
     Run run;
+    boolean created = false;
     synchronized (runs) {
       run = runs.get(ticket);
       if (run == null && Files.exists(dir.resolve("state.json"))) {
@@ -170,9 +171,13 @@ public final class ScriptService implements AutoCloseable {
       if (run == null) {
         run = create(s, dir);
         runs.put(ticket, run);
-        Run r = run;
-        threads.execute(() -> r.execute(s));
+        created = true;
       }
+    }
+    if (created) {
+      // Spawned on this thread when the mutex is free at once (one thread hop less on the
+      // critical path of a short script); handed to the pool when it must wait for it.
+      run.execute(s, false);
     }
     return run.awaitStatus(0, s.waitForMillis());
   }
@@ -410,7 +415,7 @@ public final class ScriptService implements AutoCloseable {
       return "COMPLETE".equals(state.state());
     }
 
-    void execute(StartScript s) {
+    void execute(StartScript s, boolean mayBlock) {
       Semaphore mutex =
           mutexes.computeIfAbsent(
               s.mutexName() == null ? "default" : s.mutexName(),
@@ -419,6 +424,10 @@ public final class ScriptService implements AutoCloseable {
       boolean acquired = false;
       try {
         acquired = mutex.tryAcquire(permits);
+        if (!acquired && !mayBlock) {
+          threads.execute(() -> execute(s, true));
+          return;
+        }
         if (!acquired) {
           append(
               "DEBUG",
