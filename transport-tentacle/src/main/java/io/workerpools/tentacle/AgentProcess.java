@@ -46,15 +46,32 @@ public final class AgentProcess implements AutoCloseable {
     this.output = output;
   }
 
+  /**
+   * JVM options for a small, quick-starting agent: the C1 compiler only and the serial collector
+   * (an agent mostly waits on sockets and child processes).
+   */
+  private static final List<String> AGENT_JVM_OPTIONS =
+      List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
+
   /** The command prefix that runs the agent from a jar. */
   public static List<String> jar(Path jar) {
-    return List.of(javaBinary(), "-jar", jar.toString());
+    List<String> cmd = new ArrayList<>();
+    cmd.add(javaBinary());
+    cmd.addAll(AGENT_JVM_OPTIONS);
+    cmd.add("-jar");
+    cmd.add(jar.toString());
+    return List.copyOf(cmd);
   }
 
   /** The command prefix that runs the agent from this JVM's class path. */
   public static List<String> classpath() {
-    return List.of(
-        javaBinary(), "-cp", System.getProperty("java.class.path"), AgentMain.class.getName());
+    List<String> cmd = new ArrayList<>();
+    cmd.add(javaBinary());
+    cmd.addAll(AGENT_JVM_OPTIONS);
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(AgentMain.class.getName());
+    return List.copyOf(cmd);
   }
 
   private static String javaBinary() {
