@@ -353,4 +353,29 @@ class ListeningTransportTest {
         () -> !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false),
         "the script killed on the agent");
   }
+
+  @Test
+  void aGracefulShutdownLetsRunningScriptsFinish(@TempDir Path home2) throws Exception {
+    TentacleAgent graceful =
+        TentacleAgent.builder(home2)
+            .trust(HOST.thumbprint())
+            .shutdown(TentacleAgent.ShutdownMode.FINISH, Duration.ofSeconds(20))
+            .listen("127.0.0.1", 0)
+            .start();
+    Worker w =
+        TestSupport.listeningWorker("graceful", graceful.listeningAddress(), graceful.thumbprint());
+    TestSupport.Lines lines = new TestSupport.Lines();
+    ScriptRequest req =
+        ScriptRequest.builder(ScriptSyntax.BASH, "echo started; sleep 1; echo finished")
+            .keepWorkingDirectory(true)
+            .build();
+    transport.start(w, req, lines);
+    awaitUntil(Duration.ofSeconds(10), () -> lines.texts().contains("started"), "script running");
+    graceful.close(); // returns once the script has ended
+    Path ws = home2.resolve("work").resolve(req.executionId());
+    assertThat(Files.readString(ws.resolve("state.json")))
+        .contains("\"outcome\":\"EXITED\"")
+        .contains("\"exitCode\":0");
+    assertThat(Files.readString(ws.resolve("log.jsonl"))).contains("finished");
+  }
 }
