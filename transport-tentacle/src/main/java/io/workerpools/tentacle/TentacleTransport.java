@@ -665,22 +665,30 @@ public final class TentacleTransport implements WorkerTransport {
     }
 
     private void complete(Messages.ScriptStatus st) {
-      ScriptResult r = toResult(st);
+      // The result is known: hand it over first, then tell the agent to delete the workspace (off
+      // the caller's critical path; if that call is lost, the agent's retention cleans up).
+      finish(toResult(st));
       if (!request.keepWorkingDirectory()) {
         try {
-          call(
-              worker,
-              target,
-              "script.complete",
-              new Messages.TicketRequest(request.executionId()),
-              Messages.ScriptStatus.class,
-              Duration.ZERO,
-              new Attempts());
-        } catch (TransportException e) {
-          LOG.debug("cannot complete {}: {}", request.executionId(), e.getMessage());
+          executor.execute(
+              () -> {
+                try {
+                  call(
+                      worker,
+                      target,
+                      "script.complete",
+                      new Messages.TicketRequest(request.executionId()),
+                      Messages.ScriptStatus.class,
+                      Duration.ZERO,
+                      new Attempts());
+                } catch (TransportException e) {
+                  LOG.debug("cannot complete {}: {}", request.executionId(), e.getMessage());
+                }
+              });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+          LOG.debug("transport closed before completing {}", request.executionId());
         }
       }
-      finish(r);
     }
 
     private ScriptResult toResult(Messages.ScriptStatus st) {
