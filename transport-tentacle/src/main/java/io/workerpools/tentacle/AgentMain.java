@@ -34,6 +34,8 @@ public final class AgentMain {
           "  --home DIR          state directory: certificate, workspaces, files (default ./agent-home)",
           "  --trust THUMBPRINT  the host's certificate thumbprint (repeatable)",
           "  --backoff-ms MIN,MAX  polling reconnect back-off range (default 5000,120000)",
+          "  --shutdown finish|cancel  on SIGTERM, let running scripts finish (up to",
+          "                      --shutdown-timeout SECONDS, default 30) or cancel them (default)",
           "  --help              this text");
 
   private AgentMain() {}
@@ -58,6 +60,8 @@ public final class AgentMain {
     List<String> trust = new ArrayList<>();
     long minBackoff = 5000;
     long maxBackoff = 120_000;
+    TentacleAgent.ShutdownMode shutdownMode = TentacleAgent.ShutdownMode.CANCEL;
+    int shutdownSeconds = 30;
     try {
       for (int i = 0; i < args.length; i++) {
         String a = args[i];
@@ -98,6 +102,22 @@ public final class AgentMain {
               maxBackoff = Long.parseLong(p[1].trim());
               break;
             }
+          case "--shutdown":
+            {
+              String mode = value(args, ++i, a);
+              if (!mode.equals("finish") && !mode.equals("cancel")) {
+                throw new ConfigurationException(
+                    a, "'" + mode + "' is not valid: use finish or cancel");
+              }
+              shutdownMode =
+                  mode.equals("finish")
+                      ? TentacleAgent.ShutdownMode.FINISH
+                      : TentacleAgent.ShutdownMode.CANCEL;
+              break;
+            }
+          case "--shutdown-timeout":
+            shutdownSeconds = intValue(args, ++i, a);
+            break;
           case "cert":
           case "listen":
           case "poll":
@@ -123,7 +143,8 @@ public final class AgentMain {
         out.flush();
         return 0;
       }
-      TentacleAgent.Builder b = TentacleAgent.builder(home);
+      TentacleAgent.Builder b =
+          TentacleAgent.builder(home).shutdown(shutdownMode, Duration.ofSeconds(shutdownSeconds));
       for (String t : trust) {
         b.trust(t);
       }

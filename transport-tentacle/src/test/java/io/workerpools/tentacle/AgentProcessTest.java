@@ -48,6 +48,7 @@ class AgentProcessTest {
   void theCommandLineExplainsItselfAndKeepsItsCertificate() throws Exception {
     assertThat(runCli(home, "--help"))
         .anyMatch(l -> l.contains("listen --port N --trust THUMBPRINT"))
+        .anyMatch(l -> l.contains("--shutdown finish|cancel"))
         .contains("exit=0");
     // The certificate is reused by later starts: the restart test checks the same thumbprint.
     List<String> first = runCli(home, "cert");
