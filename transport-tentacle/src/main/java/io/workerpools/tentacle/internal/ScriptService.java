@@ -545,8 +545,9 @@ public final class ScriptService implements AutoCloseable {
           // stdin is not used
         }
         process = p;
+        // In memory only: on disk the run stays PENDING until it completes, which a restarted agent
+        // reports as UNKNOWN_RESULT just the same (one atomic file write less per script).
         state = new State(ticket, "RUNNING", null, 0, "", state.startedMillis(), 0);
-        persist();
         notifyAll();
       }
       ScheduledFuture<?> timeout = null;
