@@ -1,0 +1,217 @@
+package io.workerpools.tentacle.internal;
+
+import io.workerpools.tentacle.TentacleCertificate;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSocket;
+
+/**
+ * One TLS connection over which the host sends requests and reads replies, one at a time: a
+ * connection the host opened to a listening agent, or one a polling agent opened to the host.
+ */
+public final class PeerConnection implements Closeable {
+  /** A failure that surely happened before the request left: it can be retried safely. */
+  public static class ConnectFailure extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    public ConnectFailure(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  /** The peer's certificate was not the pinned one, or the peer refused ours. Never retried. */
+  public static final class PeerAuthenticationFailure extends ConnectFailure {
+    private static final long serialVersionUID = 1L;
+
+    public PeerAuthenticationFailure(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  private final SSLSocket socket;
+  private final InputStream in;
+  private final OutputStream out;
+  private final int maxFrameBytes;
+  private final String peerThumbprint;
+  private volatile long lastUsedNanos = System.nanoTime();
+  private volatile boolean closed;
+
+  /** Wraps a socket whose handshake and preamble are done. */
+  public PeerConnection(SSLSocket socket, InputStream in, OutputStream out, int maxFrameBytes)
+      throws SSLPeerUnverifiedException {
+    this.socket = socket;
+    this.in = in;
+    this.out = out;
+    this.maxFrameBytes = maxFrameBytes;
+    Certificate[] peer = socket.getSession().getPeerCertificates();
+    this.peerThumbprint = TentacleCertificate.thumbprintOf((X509Certificate) peer[0]);
+  }
+
+  /**
+   * Opens a connection to a listening agent: TLS handshake (the trust manager of {@code ssl} pins
+   * the agent's thumbprint) and preamble.
+   *
+   * @throws PeerAuthenticationFailure if either side refused the other's certificate
+   * @throws ConnectFailure for any other failure
+   */
+  public static PeerConnection open(
+      SSLContext ssl,
+      InetSocketAddress address,
+      String hostThumbprint,
+      Duration connectTimeout,
+      int maxFrameBytes)
+      throws ConnectFailure {
+    SSLSocket s = null;
+    boolean handshakeDone = false;
+    boolean connected = false;
+    try {
+      s = (SSLSocket) ssl.getSocketFactory().createSocket();
+      PinnedTls.configure(s);
+      s.setTcpNoDelay(true);
+      s.setKeepAlive(true);
+      s.connect(address, (int) connectTimeout.toMillis());
+      connected = true;
+      s.setSoTimeout((int) connectTimeout.toMillis());
+      s.startHandshake();
+      handshakeDone = true;
+      InputStream in = new BufferedInputStream(s.getInputStream());
+      OutputStream out = new BufferedOutputStream(s.getOutputStream());
+      String answer;
+      try {
+        Frames.writeLine(out, Frames.PROTOCOL + " CLIENT");
+        answer = Frames.readLine(in);
+      } catch (IOException e) {
+        // With TLS 1.3 the server checks our certificate after our side of the handshake is done:
+        // its refusal (an alert) may only show when we read. Read once more to surface it.
+        try {
+          s.getInputStream().read();
+        } catch (IOException alert) {
+          e.addSuppressed(alert);
+        }
+        throw e;
+      }
+      if (!answer.startsWith("OK")) {
+        throw new ProtocolViolationException("the agent refused the connection: " + answer, true);
+      }
+      return new PeerConnection(s, in, out, maxFrameBytes);
+    } catch (IOException e) {
+      closeQuietly(s);
+      PinnedTls.UntrustedPeerException u = PinnedTls.untrusted(e);
+      if (u != null) {
+        throw new PeerAuthenticationFailure(
+            "the agent at "
+                + address.getHostString()
+                + ":"
+                + address.getPort()
+                + " presented thumbprint "
+                + u.presented()
+                + " but the expected thumbprint is "
+                + String.join(", ", u.expected())
+                + "; if the agent's certificate changed on purpose, register the new thumbprint",
+            e);
+      }
+      // The agent closes the connection mid-handshake when it refuses our certificate; the alert it
+      // sends may be lost behind our own write failing (broken pipe, reset).
+      boolean cutMidHandshake =
+          connected
+              && !(e instanceof ProtocolViolationException)
+              && !(e instanceof java.net.SocketTimeoutException)
+              && (handshakeDone
+                  || String.valueOf(e.getMessage()).contains("Broken pipe")
+                  || String.valueOf(e.getMessage()).contains("Connection reset"));
+      if (PinnedTls.refusedByPeer(e) || cutMidHandshake) {
+        throw new PeerAuthenticationFailure(
+            "the agent at "
+                + address.getHostString()
+                + ":"
+                + address.getPort()
+                + " refused this host's certificate or closed the connection right after the TLS"
+                + " handshake (this host's thumbprint is "
+                + hostThumbprint
+                + "); start the agent with --trust "
+                + hostThumbprint,
+            e);
+      }
+      throw new ConnectFailure(
+          "cannot connect to the agent at "
+              + address.getHostString()
+              + ":"
+              + address.getPort()
+              + ": "
+              + e.getMessage(),
+          e);
+    }
+  }
+
+  /** Sends a request frame and reads its reply frame, waiting up to {@code replyTimeout}. */
+  public byte[] exchange(byte[] request, Duration replyTimeout) throws IOException {
+    socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(1, replyTimeout.toMillis())));
+    Frames.write(out, request);
+    byte[] reply = Frames.read(in, maxFrameBytes);
+    if (reply == null) {
+      throw new IOException("the peer closed the connection before replying");
+    }
+    lastUsedNanos = System.nanoTime();
+    return reply;
+  }
+
+  /** Writes a raw frame (a file chunk). */
+  public void writeFrame(byte[] chunk, int off, int len) throws IOException {
+    Frames.write(out, chunk, off, len);
+  }
+
+  /** Reads a raw frame (a file chunk). */
+  public byte[] readFrame() throws IOException {
+    byte[] f = Frames.read(in, maxFrameBytes);
+    if (f == null) {
+      throw new IOException("the peer closed the connection inside a file transfer");
+    }
+    return f;
+  }
+
+  /** The TLS session (benchmarks invalidate it to force full handshakes). */
+  public javax.net.ssl.SSLSession session() {
+    return socket.getSession();
+  }
+
+  /** The thumbprint the peer presented. */
+  public String peerThumbprint() {
+    return peerThumbprint;
+  }
+
+  /** Nanos since the last successful exchange. */
+  public long idleNanos() {
+    return System.nanoTime() - lastUsedNanos;
+  }
+
+  /** Whether {@link #close()} was called or the socket is closed. */
+  public boolean isClosed() {
+    return closed || socket.isClosed();
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    closeQuietly(socket);
+  }
+
+  private static void closeQuietly(SSLSocket s) {
+    if (s != null) {
+      try {
+        s.close();
+      } catch (IOException e) {
+        // closing anyway
+      }
+    }
+  }
+}
