@@ -68,6 +68,12 @@ abstract class StoreContract {
         UUID.randomUUID().toString(), WorkerId.of(worker), LINUX, holder, "step-1", T0, expires);
   }
 
+  static LeaseClaim claimIn(PoolId pool, String worker, String holder) {
+    Instant now = Instant.now();
+    return new LeaseClaim(
+        UUID.randomUUID().toString(), WorkerId.of(worker), pool, holder, "step", now, now.plusSeconds(60));
+  }
+
   static LeaseClaim claim(String worker) {
     return claim(worker, "node-a", T0.plusSeconds(60));
   }

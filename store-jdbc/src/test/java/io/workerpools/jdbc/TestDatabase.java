@@ -11,9 +11,12 @@ import javax.sql.DataSource;
  */
 public record TestDatabase(PostgresCluster cluster, String name, DataSource dataSource) {
 
-  /** A store on this database with the tables created and a short poll interval. */
+  /**
+   * A store on this database with the tables created and a short poll interval, over its own small
+   * connection pool (as a host would hand it).
+   */
   public JdbcInfrastructureStore newStore(String nodeId) {
-    return JdbcInfrastructureStore.builder(dataSource)
+    return JdbcInfrastructureStore.builder(new TestPool(dataSource))
         .createSchemaIfMissing(true)
         .pollInterval(java.time.Duration.ofMillis(20))
         .nodeId(nodeId)
