@@ -2,9 +2,6 @@ package io.workerpools.resolve;
 
 import io.workerpools.ConfigurationException;
 import io.workerpools.lease.WorkerLease;
-import io.workerpools.model.HealthReport;
-import io.workerpools.model.HealthStatus;
-import io.workerpools.model.Infrastructure;
 import io.workerpools.model.PoolId;
 import io.workerpools.model.StepRequirements;
 import io.workerpools.model.Worker;
@@ -26,11 +23,15 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,10 +46,22 @@ import org.slf4j.LoggerFactory;
  *       HAS_WARNINGS}, able to run the step's syntax, not draining, under its cap.
  * </ol>
  *
+ * <p>Selection: the affine worker if the step has an affinity key and that worker is still eligible
+ * and under the step's affinity lease cap; otherwise the worker with the fewest active leases, ties
+ * broken round robin. The default strategy is served by an index per (pool, syntax) that store events
+ * keep current, so a resolution costs the same with 10 or 100,000 workers and scans nothing; a custom
+ * {@link SelectionStrategy} is given the eligible workers of the pool (a scan).
+ *
  * <p>Thread-safe. Reads come from a view kept current by the store's events; the lease itself is
- * granted atomically by the store, so several host nodes sharing a store never over-lease. Waiters
- * (callers that asked to wait for a worker) are served first come, first served, woken by store
- * events, never by polling. Close the resolver to stop its timer thread (lease renewal and expiry).
+ * granted atomically by the store, so several host nodes sharing a store never over-lease. Store
+ * events are never blocked on: a listener call that finds the resolver busy leaves the event in an
+ * inbox that the busy thread applies before it lets go, so the store's lock and the resolver's lock
+ * are never waited for in opposite orders. Waiters (callers that asked to wait for a worker) are
+ * served first come, first served, woken by store events, never by polling. Close the resolver to
+ * stop its timer thread (lease renewal and expiry, waiter deadlines).
+ *
+ * <p>Do not call the resolver from inside a {@link io.workerpools.store.StoreListener}: the store may
+ * hold its lock while it calls listeners.
  */
 public final class WorkerResolver implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WorkerResolver.class);
@@ -56,9 +69,14 @@ public final class WorkerResolver implements AutoCloseable {
   /** The default lease time-to-live: a dead holder's leases come back after this. */
   public static final Duration DEFAULT_LEASE_TTL = Duration.ofSeconds(60);
 
+  /** How many times a lease is claimed again after the store refused it (another node won). */
+  private static final int CLAIM_ATTEMPTS = 4;
+
   private final InfrastructureStore store;
   private final TimeSource time;
   private final String nodeId;
+  private final String leaseIdPrefix;
+  private final AtomicLong leaseSeq = new AtomicLong();
   private final Duration leaseTtl;
   private final SelectionStrategy strategy;
   private final ScheduledExecutorService scheduler;
@@ -66,9 +84,15 @@ public final class WorkerResolver implements AutoCloseable {
   private final AutoCloseable subscription;
   private final ScheduledFuture<?> maintenance;
 
-  private final Object lock = new Object();
-  private final ResolverView view;
+  /** Guards the view, the waiters and the idle watchers. */
+  private final ReentrantLock lock = new ReentrantLock();
+  /** Events that arrived while another thread held {@link #lock}; applied before it is let go. */
+  private final ConcurrentLinkedQueue<StoreEvent> inbox = new ConcurrentLinkedQueue<>();
+  private final ResolverView view = new ResolverView();
   private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+  private final Map<WorkerId, List<CompletableFuture<Void>>> idleWatchers = new HashMap<>();
+  /** This node's leases not yet ended, by id. */
+  private final Map<String, Lease> held = new ConcurrentHashMap<>();
   private final AtomicBoolean pumpScheduled = new AtomicBoolean();
   private volatile boolean closed;
 
@@ -76,6 +100,7 @@ public final class WorkerResolver implements AutoCloseable {
     this.store = b.store;
     this.time = b.time;
     this.nodeId = b.nodeId;
+    this.leaseIdPrefix = nodeId + "/" + UUID.randomUUID().toString().substring(0, 8) + "/";
     this.leaseTtl = b.leaseTtl;
     this.strategy = b.strategy;
     if (b.scheduler == null) {
@@ -91,14 +116,20 @@ public final class WorkerResolver implements AutoCloseable {
       this.scheduler = b.scheduler;
       this.ownsScheduler = false;
     }
-    this.view = new ResolverView();
-    synchronized (lock) {
+    lock.lock();
+    try {
       this.subscription = store.subscribe(this::onStoreEvent);
+      inbox.clear();
       view.rebuild(store);
+    } finally {
+      unlock();
     }
     long period = Math.max(1, leaseTtl.toMillis() / 3);
     this.maintenance =
-        scheduler.scheduleWithFixedDelay(this::maintain, period, period, TimeUnit.MILLISECONDS);
+        b.maintenance
+            ? scheduler.scheduleWithFixedDelay(
+                this::maintain, period, period, TimeUnit.MILLISECONDS)
+            : null;
   }
 
   /** A builder over this store. */
@@ -116,11 +147,24 @@ public final class WorkerResolver implements AutoCloseable {
     return store;
   }
 
-  /** Where the step would run now, and why; takes no lease. */
+  /** The lease time-to-live: how long a lease lives without renewal. */
+  public Duration leaseTtl() {
+    return leaseTtl;
+  }
+
+  // ---- resolving ----
+
+  /**
+   * Where the step would run now, and why; takes no lease and remembers no affinity. A blocked result
+   * lists every worker of the pool and why it was passed over.
+   */
   public Resolution resolve(StepRequirements requirements) {
     Objects.requireNonNull(requirements, "requirements");
-    synchronized (lock) {
+    lockView();
+    try {
       return view.resolve(requirements, strategy);
+    } finally {
+      unlock();
     }
   }
 
@@ -134,20 +178,40 @@ public final class WorkerResolver implements AutoCloseable {
     Objects.requireNonNull(requirements, "requirements");
     Objects.requireNonNull(stepId, "stepId");
     checkOpen();
-    synchronized (lock) {
-      Object r = tryAcquireLocked(requirements, stepId, !waiters.isEmpty());
-      if (r instanceof WorkerLease lease) {
-        return lease;
+    List<Served> served = null;
+    Lease lease;
+    Resolution.Blocked blocked = null;
+    lockView();
+    try {
+      // With callers already waiting, serve them first: a newcomer takes only what they cannot use.
+      if (!waiters.isEmpty()) {
+        served = serveWaitersLocked();
       }
-      throw NoEligibleWorkerException.of((Resolution.Blocked) r);
+      lease = tryAcquireLocked(requirements, stepId);
+      if (lease == null) {
+        blocked = view.explain(requirements);
+      }
+    } finally {
+      unlock();
     }
+    complete(served);
+    if (lease == null) {
+      throw NoEligibleWorkerException.of(blocked);
+    }
+    return lease;
   }
 
   /**
    * Resolves and leases, waiting up to {@code maxWait} for a worker to become eligible. Waiters are
-   * served first come, first served. Fails at once (without waiting) if waiting cannot help: an
-   * unknown or empty pool, the built-in worker switched off, or every worker disabled, draining or
-   * unable to run the syntax.
+   * served first come, first served, when a store event (a lease ending, a health check passing, a
+   * worker added or enabled) may have made room; never by polling.
+   *
+   * <p>Fails at once, without waiting, if waiting cannot help by itself: an unknown or empty pool, the
+   * built-in worker switched off, or every worker disabled, draining or unable to run the syntax. Once
+   * waiting, a waiter waits until it is served or its deadline passes, whatever changes meanwhile.
+   *
+   * <p>Cancelling the returned future (or completing it otherwise) withdraws the waiter; a lease that
+   * was granted to it at the same moment is released, never leaked.
    */
   public CompletableFuture<WorkerLease> acquire(
       StepRequirements requirements, String stepId, Duration maxWait) {
@@ -155,114 +219,300 @@ public final class WorkerResolver implements AutoCloseable {
     Objects.requireNonNull(stepId, "stepId");
     Objects.requireNonNull(maxWait, "maxWait");
     checkOpen();
-    synchronized (lock) {
-      Object r = tryAcquireLocked(requirements, stepId, !waiters.isEmpty());
-      if (r instanceof WorkerLease lease) {
-        return CompletableFuture.completedFuture(lease);
+    List<Served> served = null;
+    CompletableFuture<WorkerLease> result;
+    lockView();
+    try {
+      if (!waiters.isEmpty()) {
+        served = serveWaitersLocked();
       }
-      Resolution.Blocked blocked = (Resolution.Blocked) r;
-      if (!blocked.waitingCouldHelp() || maxWait.isZero() || maxWait.isNegative()) {
-        return CompletableFuture.failedFuture(NoEligibleWorkerException.of(blocked));
+      // Waiters that could be served were served just now; those left cannot use what is free, so
+      // the newcomer may take it (the same as the failing-fast acquire does).
+      Lease lease = tryAcquireLocked(requirements, stepId);
+      if (lease != null) {
+        result = CompletableFuture.completedFuture(lease);
+      } else {
+        Resolution.Blocked blocked = view.explain(requirements);
+        boolean couldHelp =
+            blocked.waitingCouldHelp() || view.select(requirements, strategy, false) != null;
+        if (!couldHelp || maxWait.isZero() || maxWait.isNegative()) {
+          result = CompletableFuture.failedFuture(NoEligibleWorkerException.of(blocked));
+        } else {
+          result = enqueueLocked(requirements, stepId, maxWait);
+        }
       }
-      Waiter w = new Waiter(requirements, stepId, new CompletableFuture<>());
-      waiters.addLast(w);
-      w.timeout =
-          scheduler.schedule(
-              () -> expireWaiter(w), Math.max(1, maxWait.toMillis()), TimeUnit.MILLISECONDS);
-      w.future.whenComplete(
-          (lease, err) -> {
-            if (err != null) {
-              synchronized (lock) {
-                waiters.remove(w);
-              }
-            }
-          });
-      return w.future;
+    } finally {
+      unlock();
     }
+    complete(served);
+    return result;
   }
 
-  /** The leases the store holds now (all nodes). */
-  public List<LeaseRecord> leases() {
-    return store.leases();
+  private CompletableFuture<WorkerLease> enqueueLocked(
+      StepRequirements requirements, String stepId, Duration maxWait) {
+    Waiter w = new Waiter(requirements, stepId, new CompletableFuture<>());
+    waiters.addLast(w);
+    w.timeout =
+        scheduler.schedule(
+            () -> expireWaiter(w), Math.max(1, maxWait.toNanos()), TimeUnit.NANOSECONDS);
+    w.future.whenComplete(
+        (lease, err) -> {
+          if (err != null) {
+            withdraw(w);
+          }
+        });
+    return w.future;
   }
 
-  /** The number of callers waiting for a worker. */
-  public int waiting() {
-    synchronized (lock) {
-      return waiters.size();
-    }
-  }
-
-  /** Active leases this resolver's view counts on a worker. */
-  public int activeLeases(WorkerId worker) {
-    synchronized (lock) {
-      return view.leaseCount(worker);
-    }
-  }
-
-  private Object tryAcquireLocked(StepRequirements req, String stepId, boolean queueAhead) {
-    // With callers already waiting, a newcomer may only take what they cannot use: serve them first.
-    if (queueAhead) {
-      serveWaitersLocked();
-    }
-    for (int attempt = 0; attempt < 8; attempt++) {
-      Resolution res = view.resolve(req, strategy);
-      if (res instanceof Resolution.Blocked b) {
-        return b;
+  /** The lease on success, or null when blocked. Call with the lock held. */
+  private Lease tryAcquireLocked(StepRequirements req, String stepId) {
+    for (int attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+      Worker chosen = view.select(req, strategy, true);
+      if (chosen == null) {
+        return null;
       }
-      Resolution.Resolved ok = (Resolution.Resolved) res;
       Instant now = time.now();
       LeaseClaim claim =
           new LeaseClaim(
-              UUID.randomUUID().toString(),
-              ok.worker().id(),
-              ok.pool(),
+              leaseIdPrefix + Long.toString(leaseSeq.incrementAndGet(), 36),
+              chosen.id(),
+              view.poolOf(req),
               nodeId,
               stepId,
               now,
               now.plus(leaseTtl));
       Optional<LeaseRecord> granted = store.tryAcquireLease(claim);
       if (granted.isPresent()) {
-        view.noteAffinity(req, ok.worker().id());
-        return new Lease(granted.get(), ok.worker());
+        Lease lease = new Lease(granted.get(), chosen);
+        held.put(lease.id(), lease);
+        // A store that announces on another thread: count the lease now (idempotent by lease id).
+        view.noteLease(granted.get());
+        return lease;
       }
-      // Another node took the last slot, or the worker changed under us: refresh and try again.
+      // Another node took the last slot, or the worker changed under us: apply what we missed, then
+      // start again from a fresh read of the store.
+      drainInbox();
       view.rebuild(store);
     }
-    Resolution res = view.resolve(req, strategy);
-    if (res instanceof Resolution.Blocked b) {
-      return b;
+    return null;
+  }
+
+  // ---- observing ----
+
+  /** The leases the store holds now (all nodes): who holds which worker, for which step, since when. */
+  public List<LeaseRecord> leases() {
+    return store.leases();
+  }
+
+  /** The active leases on one worker (all nodes), as this resolver's view knows them. */
+  public List<LeaseRecord> leases(WorkerId worker) {
+    Objects.requireNonNull(worker, "worker");
+    lockView();
+    try {
+      return view.leasesOn(worker);
+    } finally {
+      unlock();
     }
-    return new Resolution.Blocked(
-        res.pool(), res.poolChoice(), Resolution.Kind.NO_ELIGIBLE_WORKER, List.of(), true);
+  }
+
+  /** The leases this node holds and has not released, oldest first. */
+  public List<WorkerLease> heldLeases() {
+    List<WorkerLease> out = new ArrayList<>(held.values());
+    out.sort(
+        (a, b) -> {
+          int c = a.acquiredAt().compareTo(b.acquiredAt());
+          return c != 0 ? c : a.id().compareTo(b.id());
+        });
+    return out;
+  }
+
+  /** Active leases this resolver's view counts on a worker (all nodes). */
+  public int activeLeases(WorkerId worker) {
+    lockView();
+    try {
+      return view.leaseCount(worker);
+    } finally {
+      unlock();
+    }
+  }
+
+  /** The number of callers waiting for a worker. */
+  public int waiting() {
+    lockView();
+    try {
+      return waiters.size();
+    } finally {
+      unlock();
+    }
+  }
+
+  // ---- draining ----
+
+  /**
+   * Drains a worker: it gets no new leases (on any node sharing the store), the steps it runs finish.
+   * The returned stage completes when it holds no lease, released or expired; then the host may
+   * remove it.
+   */
+  public CompletableFuture<Void> drain(WorkerId worker) {
+    Objects.requireNonNull(worker, "worker");
+    store.setDraining(worker, true);
+    return awaitIdle(worker);
+  }
+
+  /** Stops draining a worker: it takes new leases again. */
+  public void undrain(WorkerId worker) {
+    store.setDraining(Objects.requireNonNull(worker, "worker"), false);
+  }
+
+  /**
+   * Completes when the worker holds no lease (at once if it holds none now). Completed on the
+   * resolver's scheduler thread, never under a lock; dependent actions may call the store.
+   */
+  public CompletableFuture<Void> awaitIdle(WorkerId worker) {
+    Objects.requireNonNull(worker, "worker");
+    CompletableFuture<Void> f = new CompletableFuture<>();
+    lockView();
+    try {
+      if (view.leaseCount(worker) == 0) {
+        f.complete(null);
+      } else {
+        idleWatchers.computeIfAbsent(worker, k -> new ArrayList<>()).add(f);
+      }
+    } finally {
+      unlock();
+    }
+    return f;
+  }
+
+  // ---- store events and the lock ----
+
+  private void lockView() {
+    lock.lock();
+    drainInbox();
+  }
+
+  /** Lets go of the lock, then applies any event that arrived meanwhile and found the lock busy. */
+  private void unlock() {
+    for (; ; ) {
+      lock.unlock();
+      if (inbox.isEmpty() || !lock.tryLock()) {
+        return;
+      }
+      drainInbox();
+    }
+  }
+
+  private void drainInbox() {
+    StoreEvent e;
+    while ((e = inbox.poll()) != null) {
+      applyLocked(e);
+    }
   }
 
   private void onStoreEvent(StoreEvent e) {
-    synchronized (lock) {
-      view.apply(e, store);
+    if (lock.tryLock()) {
+      try {
+        drainInbox();
+        applyLocked(e);
+      } finally {
+        unlock();
+      }
+    } else {
+      inbox.add(e);
+      // The holder may have let go between our tryLock and the add: try once more.
+      if (lock.tryLock()) {
+        try {
+          drainInbox();
+        } finally {
+          unlock();
+        }
+      }
     }
-    if (!waiters.isEmpty()) {
+  }
+
+  private void applyLocked(StoreEvent e) {
+    WorkerId idle = view.apply(e, store);
+    if (e instanceof StoreEvent.LeaseEnded ended) {
+      Lease mine = held.remove(ended.lease().leaseId());
+      if (mine != null && ended.expired()) {
+        mine.released.set(true);
+        LOG.warn(
+            "lease {} on {} for step {} expired before it was released",
+            mine.id(),
+            mine.worker.id(),
+            mine.stepId());
+      }
+    }
+    if (idle != null && !idleWatchers.isEmpty()) {
+      notifyIdle(idleWatchers.remove(idle));
+    } else if (e instanceof StoreEvent.Resync && !idleWatchers.isEmpty()) {
+      for (Iterator<Map.Entry<WorkerId, List<CompletableFuture<Void>>>> it =
+              idleWatchers.entrySet().iterator();
+          it.hasNext(); ) {
+        Map.Entry<WorkerId, List<CompletableFuture<Void>>> en = it.next();
+        if (view.leaseCount(en.getKey()) == 0) {
+          it.remove();
+          notifyIdle(en.getValue());
+        }
+      }
+    }
+    if (!waiters.isEmpty() && !(e instanceof StoreEvent.LeaseAcquired)) {
       schedulePump();
     }
   }
 
-  private void schedulePump() {
-    if (pumpScheduled.compareAndSet(false, true)) {
-      try {
-        scheduler.execute(
-            () -> {
-              pumpScheduled.set(false);
-              synchronized (lock) {
-                serveWaitersLocked();
-              }
-            });
-      } catch (RuntimeException rejected) {
-        pumpScheduled.set(false);
-      }
+  private void notifyIdle(List<CompletableFuture<Void>> watchers) {
+    if (watchers == null) {
+      return;
+    }
+    runAsync(
+        () -> {
+          for (CompletableFuture<Void> f : watchers) {
+            f.complete(null);
+          }
+        });
+  }
+
+  private void runAsync(Runnable r) {
+    try {
+      scheduler.execute(r);
+    } catch (RuntimeException rejected) {
+      // Closed: run here rather than leave someone waiting forever.
+      r.run();
     }
   }
 
-  private void serveWaitersLocked() {
+  // ---- waiters ----
+
+  private void schedulePump() {
+    if (closed || !pumpScheduled.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      scheduler.execute(this::pump);
+    } catch (RuntimeException rejected) {
+      pumpScheduled.set(false);
+    }
+  }
+
+  private void pump() {
+    pumpScheduled.set(false);
+    List<Served> served;
+    lockView();
+    try {
+      served = serveWaitersLocked();
+    } finally {
+      unlock();
+    }
+    complete(served);
+  }
+
+  /** A lease granted to a waiter, to hand over once the lock is let go. */
+  private record Served(Waiter waiter, Lease lease) {}
+
+  /** Serves waiters in arrival order; a waiter that cannot be served now does not block others. */
+  private List<Served> serveWaitersLocked() {
+    List<Served> served = null;
     Iterator<Waiter> it = waiters.iterator();
     while (it.hasNext()) {
       Waiter w = it.next();
@@ -270,39 +520,62 @@ public final class WorkerResolver implements AutoCloseable {
         it.remove();
         continue;
       }
-      Object r = tryAcquireForWaiter(w);
-      if (r instanceof WorkerLease lease) {
+      Lease lease = tryAcquireLocked(w.requirements, w.stepId);
+      if (lease != null) {
         it.remove();
-        w.timeout.cancel(false);
-        if (!w.future.complete(lease)) {
-          lease.close();
+        if (served == null) {
+          served = new ArrayList<>();
         }
-      } else if (r instanceof Resolution.Blocked b && !b.waitingCouldHelp()) {
-        it.remove();
-        w.timeout.cancel(false);
-        w.future.completeExceptionally(NoEligibleWorkerException.of(b));
+        served.add(new Served(w, lease));
+      }
+    }
+    return served;
+  }
+
+  /** Hands leases to their waiters; a waiter that gave up meanwhile has its lease released. */
+  private static void complete(List<Served> served) {
+    if (served == null) {
+      return;
+    }
+    for (Served s : served) {
+      ScheduledFuture<?> t = s.waiter.timeout;
+      if (t != null) {
+        t.cancel(false);
+      }
+      if (!s.waiter.future.complete(s.lease)) {
+        s.lease.close();
       }
     }
   }
 
-  private Object tryAcquireForWaiter(Waiter w) {
-    return tryAcquireLocked(w.requirements, w.stepId, false);
+  private void withdraw(Waiter w) {
+    lockView();
+    try {
+      waiters.remove(w);
+    } finally {
+      unlock();
+    }
+    ScheduledFuture<?> t = w.timeout;
+    if (t != null) {
+      t.cancel(false);
+    }
   }
 
   private void expireWaiter(Waiter w) {
-    synchronized (lock) {
+    Resolution.Blocked b;
+    lockView();
+    try {
       if (!waiters.remove(w)) {
         return;
       }
-      Resolution r = view.resolve(w.requirements, strategy);
-      Resolution.Blocked b =
-          r instanceof Resolution.Blocked blocked
-              ? blocked
-              : new Resolution.Blocked(
-                  r.pool(), r.poolChoice(), Resolution.Kind.NO_ELIGIBLE_WORKER, List.of(), true);
-      w.future.completeExceptionally(NoEligibleWorkerException.of(b));
+      b = view.explain(w.requirements);
+    } finally {
+      unlock();
     }
+    w.future.completeExceptionally(NoEligibleWorkerException.of(b));
   }
+
+  // ---- lease maintenance ----
 
   private void maintain() {
     try {
@@ -310,14 +583,21 @@ public final class WorkerResolver implements AutoCloseable {
       store.renewLeases(nodeId, now.plus(leaseTtl));
       List<LeaseRecord> expired = store.expireLeases(now);
       if (!expired.isEmpty()) {
-        LOG.warn("{} lease(s) expired because their holder stopped renewing them: {}", expired.size(), expired);
+        LOG.warn(
+            "{} lease(s) expired because their holder stopped renewing them: {}",
+            expired.size(),
+            expired);
       }
     } catch (RuntimeException e) {
       LOG.warn("lease maintenance failed; will retry", e);
     }
   }
 
-  /** Runs lease renewal and expiry now (hosts with a manual clock call this in tests). */
+  /**
+   * Runs lease maintenance now: renews this node's leases to expire one TTL from now, then ends every
+   * lease (any node's) past its expiry. The resolver runs this every third of the TTL; hosts with a
+   * manual clock call it in tests.
+   */
   public void maintainNow() {
     maintain();
   }
@@ -328,24 +608,34 @@ public final class WorkerResolver implements AutoCloseable {
     }
   }
 
-  /** Stops the timer thread and fails waiters. Held leases stay valid until released. */
+  /**
+   * Stops the timer thread and fails waiters. Held leases stay in the store until released; they are
+   * no longer renewed by this node, so they expire one TTL after the last renewal.
+   */
   @Override
   public void close() {
     if (closed) {
       return;
     }
     closed = true;
-    maintenance.cancel(false);
+    if (maintenance != null) {
+      maintenance.cancel(false);
+    }
     try {
       subscription.close();
     } catch (Exception e) {
       LOG.debug("unsubscribe failed", e);
     }
-    synchronized (lock) {
-      for (Waiter w : waiters) {
-        w.future.completeExceptionally(new IllegalStateException("WorkerResolver closed"));
-      }
+    List<Waiter> failed;
+    lockView();
+    try {
+      failed = new ArrayList<>(waiters);
       waiters.clear();
+    } finally {
+      unlock();
+    }
+    for (Waiter w : failed) {
+      w.future.completeExceptionally(new IllegalStateException("WorkerResolver closed"));
     }
     if (ownsScheduler) {
       scheduler.shutdownNow();
@@ -395,12 +685,15 @@ public final class WorkerResolver implements AutoCloseable {
     @Override
     public void close() {
       if (released.compareAndSet(false, true)) {
+        held.remove(record.leaseId());
         try {
           if (!store.releaseLease(record.leaseId())) {
-            LOG.warn("lease {} on {} had already expired when released", record.leaseId(), worker.id());
+            LOG.warn(
+                "lease {} on {} had already expired when released", record.leaseId(), worker.id());
           }
         } catch (RuntimeException e) {
-          LOG.warn("could not release lease {}; it will expire after {}", record.leaseId(), leaseTtl, e);
+          LOG.warn(
+              "could not release lease {}; it will expire after {}", record.leaseId(), leaseTtl, e);
         }
       }
     }
@@ -415,7 +708,7 @@ public final class WorkerResolver implements AutoCloseable {
     final StepRequirements requirements;
     final String stepId;
     final CompletableFuture<WorkerLease> future;
-    ScheduledFuture<?> timeout;
+    volatile ScheduledFuture<?> timeout;
 
     Waiter(StepRequirements requirements, String stepId, CompletableFuture<WorkerLease> future) {
       this.requirements = requirements;
@@ -424,7 +717,10 @@ public final class WorkerResolver implements AutoCloseable {
     }
   }
 
-  /** Builds a {@link WorkerResolver}. Defaults: system time, a random node id, 60 s lease TTL. */
+  /**
+   * Builds a {@link WorkerResolver}. Defaults: system time, a random node id, 60 s lease TTL, fewest
+   * leases selection, its own timer thread.
+   */
   public static final class Builder {
     private final InfrastructureStore store;
     private TimeSource time = TimeSource.system();
@@ -432,6 +728,7 @@ public final class WorkerResolver implements AutoCloseable {
     private Duration leaseTtl = DEFAULT_LEASE_TTL;
     private SelectionStrategy strategy = SelectionStrategy.FEWEST_LEASES;
     private ScheduledExecutorService scheduler;
+    private boolean maintenance = true;
 
     private Builder(InfrastructureStore store) {
       this.store = Objects.requireNonNull(store, "store");
@@ -467,6 +764,15 @@ public final class WorkerResolver implements AutoCloseable {
     /** A scheduler for lease renewal, expiry and waiter timeouts; the resolver does not shut it down. */
     public Builder scheduler(ScheduledExecutorService scheduler) {
       this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+      return this;
+    }
+
+    /**
+     * Whether the resolver renews and expires leases on its own timer (default true). Tests with a
+     * manual clock switch it off and call {@link WorkerResolver#maintainNow()}.
+     */
+    public Builder automaticMaintenance(boolean on) {
+      this.maintenance = on;
       return this;
     }
 

@@ -1,0 +1,443 @@
+package io.workerpools.local;
+
+import io.workerpools.local.internal.LineSplitter;
+import io.workerpools.model.ScriptSyntax;
+import io.workerpools.model.Worker;
+import io.workerpools.transport.LogLine;
+import io.workerpools.transport.LogSink;
+import io.workerpools.transport.ScriptExecution;
+import io.workerpools.transport.ScriptRequest;
+import io.workerpools.transport.ScriptResult;
+import io.workerpools.transport.SensitiveMasker;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.UserPrincipal;
+import java.nio.file.attribute.UserPrincipalNotFoundException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** One script run by {@link LocalProcessTransport}: its process, its pipes, its ending. */
+final class LocalExecution implements ScriptExecution {
+  private static final Logger LOG = LoggerFactory.getLogger(LocalExecution.class);
+  private static final Pattern USER_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?");
+
+  private final LocalProcessTransport transport;
+  private final Worker worker;
+  private final ScriptRequest request;
+  private final LogSink sink;
+  private final SensitiveMasker masker;
+  private final CompletableFuture<ScriptResult> result = new CompletableFuture<>();
+  private final long startNanos;
+  private final Object sinkLock = new Object();
+
+  /** Set once, by the first of cancel / timeout that happens while the process still runs. */
+  private final AtomicReference<ScriptResult.Outcome> killedFor = new AtomicReference<>();
+
+  private final AtomicBoolean killIssued = new AtomicBoolean();
+  private final AtomicInteger openPipes = new AtomicInteger(2);
+  private final AtomicBoolean completed = new AtomicBoolean();
+  private volatile Process process;
+  private volatile boolean ownGroup;
+  private volatile boolean cancelRequested;
+  private volatile Integer exitCode;
+  private volatile Path workDir;
+  private volatile ScheduledFuture<?> timeoutTask;
+
+  LocalExecution(
+      LocalProcessTransport transport, Worker worker, ScriptRequest request, LogSink sink) {
+    this.transport = transport;
+    this.worker = worker;
+    this.request = request;
+    this.sink = sink;
+    this.masker = request.masker();
+    this.startNanos = transport.time().nanoTime();
+  }
+
+  @Override
+  public String executionId() {
+    return request.executionId();
+  }
+
+  @Override
+  public CompletionStage<ScriptResult> result() {
+    return result;
+  }
+
+  @Override
+  public void cancel() {
+    cancelRequested = true;
+    kill(ScriptResult.Outcome.CANCELLED);
+  }
+
+  /** Ends the execution before any process started. */
+  void fail(String message) {
+    complete(ScriptResult.of(ScriptResult.Outcome.COULD_NOT_START, elapsed(), message));
+  }
+
+  void launch() {
+    List<String> command;
+    try {
+      command = prepare();
+    } catch (CouldNotStart e) {
+      fail(e.getMessage());
+      return;
+    } catch (IOException | RuntimeException e) {
+      fail("could not prepare the working directory on worker " + worker.name() + ": " + e);
+      return;
+    }
+    ProcessBuilder pb = new ProcessBuilder(command).directory(workDir.toFile());
+    Map<String, String> env = pb.environment();
+    if (!transport.inheritEnvironment()) {
+      String path = env.get("PATH");
+      env.clear();
+      if (path != null) {
+        env.put("PATH", path);
+      }
+    }
+    env.putAll(request.environment());
+    Process p;
+    try {
+      p = pb.start();
+    } catch (IOException e) {
+      fail(
+          "could not start "
+              + command.get(ownGroup ? 1 : 0)
+              + " on worker "
+              + worker.name()
+              + ": "
+              + e.getMessage());
+      return;
+    }
+    process = p;
+    try {
+      p.getOutputStream().close(); // scripts that read stdin see its end at once
+    } catch (IOException e) {
+      LOG.debug("closing stdin of {} failed", executionId(), e);
+    }
+    try {
+      transport.io().execute(() -> pump(p.getInputStream(), LogLine.Source.STDOUT));
+      transport.io().execute(() -> pump(p.getErrorStream(), LogLine.Source.STDERR));
+    } catch (RejectedExecutionException e) {
+      killNow();
+      openPipes.set(0);
+    }
+    request
+        .timeout()
+        .ifPresent(
+            t ->
+                timeoutTask =
+                    transport
+                        .scheduler()
+                        .schedule(
+                            () -> kill(ScriptResult.Outcome.TIMED_OUT),
+                            t.toNanos(),
+                            TimeUnit.NANOSECONDS));
+    p.onExit().thenRun(this::onProcessExit);
+    if (cancelRequested) {
+      kill(ScriptResult.Outcome.CANCELLED);
+    }
+  }
+
+  /**
+   * Writes the script and files; returns the command line (interpreter, script path, arguments).
+   */
+  private List<String> prepare() throws IOException {
+    ScriptSyntax syntax = request.syntax();
+    String interpreterName = transport.interpreterCommand(syntax);
+    Optional<Path> interpreter = transport.interpreter(syntax);
+    if (interpreter.isEmpty()) {
+      throw new CouldNotStart(
+          "interpreter '"
+              + interpreterName
+              + "' for "
+              + syntax
+              + " scripts was not found on worker '"
+              + worker.name()
+              + "' ("
+              + worker.id()
+              + "); install it, configure its path with"
+              + " LocalProcessTransport.builder().interpreter(ScriptSyntax."
+              + syntax
+              + ", \"/path/to/"
+              + interpreterName
+              + "\"), or run this step on a worker that has it");
+    }
+    List<String> prefix = new ArrayList<>();
+    UserPrincipal owner = null;
+    if (request.runAsUser().isPresent()) {
+      String user = request.runAsUser().get();
+      if (!USER_NAME.matcher(user).matches()) {
+        throw new CouldNotStart("runAsUser '" + user + "' is not a valid OS user name");
+      }
+      if (!transport.runningAsRoot()) {
+        throw new CouldNotStart(
+            "running a script as user '"
+                + user
+                + "' on worker '"
+                + worker.name()
+                + "' needs the host process to run as root (it switches user with runuser or"
+                + " sudo); run the host as root or remove runAsUser from the request");
+      }
+      Optional<Path> switcher = transport.userSwitcher();
+      if (switcher.isEmpty()) {
+        throw new CouldNotStart(
+            "running a script as user '"
+                + user
+                + "' needs 'runuser' (util-linux) or 'sudo' on PATH");
+      }
+      try {
+        owner =
+            transport
+                .base()
+                .getFileSystem()
+                .getUserPrincipalLookupService()
+                .lookupPrincipalByName(user);
+      } catch (UserPrincipalNotFoundException e) {
+        throw new CouldNotStart(
+            "runAsUser '" + user + "' is not a user on worker '" + worker.name() + "'");
+      }
+      prefix.add(switcher.get().toString());
+      prefix.add("-u");
+      prefix.add(user);
+      if (switcher.get().getFileName().toString().equals("runuser")) {
+        prefix.add("-p"); // keep the environment we set: the request's variables
+      } else {
+        prefix.add("-E");
+      }
+      prefix.add("--");
+    }
+    Files.createDirectories(transport.base());
+    workDir = Files.createTempDirectory(transport.base(), "step-");
+    Path script = workDir.resolve("script" + extension(syntax));
+    Files.writeString(script, request.body());
+    for (ScriptRequest.ScriptFile f : request.files()) {
+      Path target = workDir.resolve(f.name()).normalize();
+      if (!target.startsWith(workDir)) {
+        throw new CouldNotStart("file '" + f.name() + "' would land outside the working directory");
+      }
+      Files.createDirectories(target.getParent());
+      Files.write(target, f.content());
+    }
+    if (owner != null) {
+      UserPrincipal o = owner;
+      try (Stream<Path> all = Files.walk(workDir)) {
+        for (Path p : (Iterable<Path>) all::iterator) {
+          Files.setOwner(p, o);
+        }
+      }
+    }
+    List<String> command = new ArrayList<>();
+    if (transport.setsid().isPresent()) {
+      command.add(transport.setsid().get().toString());
+      ownGroup = true;
+    }
+    command.addAll(prefix);
+    command.add(interpreter.get().toString());
+    switch (syntax) {
+      case POWERSHELL ->
+          command.addAll(
+              List.of(
+                  "-NoLogo",
+                  "-NoProfile",
+                  "-NonInteractive",
+                  "-ExecutionPolicy",
+                  "Bypass",
+                  "-File"));
+      case PYTHON -> command.add("-u"); // unbuffered: lines arrive as they are printed
+      default -> {}
+    }
+    command.add(script.toString());
+    command.addAll(request.arguments());
+    return command;
+  }
+
+  private static String extension(ScriptSyntax syntax) {
+    return switch (syntax) {
+      case POWERSHELL -> ".ps1";
+      case PYTHON -> ".py";
+      default -> ".sh";
+    };
+  }
+
+  private void pump(InputStream in, LogLine.Source source) {
+    LineSplitter splitter =
+        new LineSplitter(transport.maxLineBytes(), text -> deliver(source, text));
+    try (in) {
+      splitter.pump(in);
+    } catch (IOException e) {
+      // The pipe was closed under us (process killed): what was read has been delivered.
+      splitter.finish();
+      LOG.debug("{} of {} ended: {}", source, executionId(), e.toString());
+    } catch (RuntimeException e) {
+      LOG.warn("reading {} of {} failed", source, executionId(), e);
+    } finally {
+      if (openPipes.decrementAndGet() == 0) {
+        maybeComplete();
+      }
+    }
+  }
+
+  private void deliver(LogLine.Source source, String text) {
+    String masked = masker.mask(text);
+    synchronized (sinkLock) {
+      try {
+        sink.onLine(new LogLine(transport.time().now(), source, masked));
+      } catch (RuntimeException e) {
+        LOG.warn("log sink of {} threw; line dropped", executionId(), e);
+      }
+    }
+  }
+
+  private void onProcessExit() {
+    Process p = process;
+    exitCode = p.exitValue();
+    ScheduledFuture<?> t = timeoutTask;
+    if (t != null) {
+      t.cancel(false);
+    }
+    if (openPipes.get() > 0 && ownGroup) {
+      // Background jobs of the script still hold its output open: give them a moment, then end
+      // them.
+      try {
+        transport
+            .scheduler()
+            .schedule(
+                () -> {
+                  if (openPipes.get() > 0) {
+                    transport.io().execute(() -> transport.processTree().killGroup(p.pid()));
+                  }
+                },
+                transport.exitGrace().toNanos(),
+                TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException e) {
+        transport.processTree().killGroup(p.pid());
+      }
+    }
+    maybeComplete();
+  }
+
+  private void kill(ScriptResult.Outcome why) {
+    Process p = process;
+    if (p == null) {
+      return; // launch() checks cancelRequested after the process exists
+    }
+    if (exitCode == null && p.isAlive()) {
+      killedFor.compareAndSet(null, why);
+    }
+    if (killIssued.compareAndSet(false, true)) {
+      try {
+        transport.io().execute(this::killNow);
+      } catch (RejectedExecutionException e) {
+        killNow();
+      }
+    }
+  }
+
+  private void killNow() {
+    Process p = process;
+    if (p != null) {
+      transport.processTree().killAll(p.toHandle(), ownGroup);
+    }
+  }
+
+  private void maybeComplete() {
+    Integer code = exitCode;
+    if (code == null || openPipes.get() > 0) {
+      return;
+    }
+    ScriptResult.Outcome why = killedFor.get();
+    ScriptResult r;
+    if (why == ScriptResult.Outcome.TIMED_OUT) {
+      r =
+          ScriptResult.of(
+              why,
+              elapsed(),
+              "ran longer than its timeout of "
+                  + request.timeout().map(Duration::toString).orElse("?")
+                  + "; the process tree was killed");
+    } else if (why != null) {
+      r = ScriptResult.of(why, elapsed(), "cancelled; the process tree was killed");
+    } else {
+      r = ScriptResult.exited(code, elapsed());
+    }
+    complete(r);
+  }
+
+  private void complete(ScriptResult r) {
+    if (!completed.compareAndSet(false, true)) {
+      return;
+    }
+    Path dir = workDir;
+    if (dir != null && !request.keepWorkingDirectory()) {
+      deleteRecursively(dir);
+    }
+    transport.finished(this);
+    result.complete(r);
+  }
+
+  private Duration elapsed() {
+    return Duration.ofNanos(transport.time().nanoTime() - startNanos);
+  }
+
+  private void deleteRecursively(Path dir) {
+    try {
+      Files.walkFileTree(
+          dir,
+          new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+                throws IOException {
+              Files.deleteIfExists(file);
+              return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
+              Files.deleteIfExists(d);
+              return FileVisitResult.CONTINUE;
+            }
+          });
+    } catch (IOException e) {
+      LOG.warn("could not remove the working directory of {}: {}", executionId(), e.toString());
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "LocalExecution[" + executionId() + " on " + worker.id() + "]";
+  }
+
+  /** A reason the script cannot start, in words for the user. */
+  private static final class CouldNotStart extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    CouldNotStart(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  static String lower(ScriptSyntax s) {
+    return s.name().toLowerCase(Locale.ROOT);
+  }
+}

@@ -1,0 +1,519 @@
+package io.workerpools.local;
+
+import io.workerpools.ConfigurationException;
+import io.workerpools.TransportException;
+import io.workerpools.local.internal.Executables;
+import io.workerpools.local.internal.ProcessTree;
+import io.workerpools.model.Endpoint;
+import io.workerpools.model.HealthReport;
+import io.workerpools.model.HealthStatus;
+import io.workerpools.model.ScriptSyntax;
+import io.workerpools.model.Worker;
+import io.workerpools.time.TimeSource;
+import io.workerpools.transport.HealthCheckRequest;
+import io.workerpools.transport.LogLine;
+import io.workerpools.transport.LogSink;
+import io.workerpools.transport.ScriptExecution;
+import io.workerpools.transport.ScriptRequest;
+import io.workerpools.transport.ScriptResult;
+import io.workerpools.transport.WorkerTransport;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The built-in worker's transport: runs each script as a child process of the host.
+ *
+ * <ul>
+ *   <li>The script is written to a file in a fresh working directory under {@link
+ *       Builder#baseDirectory(Path)} and run by its interpreter ({@code bash}, {@code sh}, {@code
+ *       pwsh}, {@code python3}); arguments and environment variables are passed as data, never
+ *       through a shell command line.
+ *   <li>stdout and stderr are read as they are produced and handed to the {@link LogSink} line by
+ *       line, masked, timestamped, in order within each stream; lines longer than {@link
+ *       Builder#maxLineBytes(int)} are split; invalid UTF-8 is replaced, never fatal.
+ *   <li>Each script leads its own process group ({@code setsid}); cancellation, a timeout, or
+ *       background jobs left running after the script exited are ended by killing the whole group.
+ *   <li>The working directory is deleted afterwards unless the request asks to keep it.
+ *   <li>{@link ScriptRequest#runAsUser()} runs the script as another OS user through {@code
+ *       runuser} (or {@code sudo}); this needs the host to run as root.
+ * </ul>
+ *
+ * <p>Threads: two pooled reader threads per running script (one per pipe: the JDK offers no
+ * non-blocking process pipes) plus the JDK's own process reaper; one scheduler thread for timeouts.
+ * {@link #start} spawns the process on the caller's thread (a few milliseconds) and returns.
+ *
+ * <p>Processes are started with the JDK's default launch mechanism ({@code POSIX_SPAWN} on Linux);
+ * building this transport fails if the JVM was told to use {@code FORK}, which copies the JVM's
+ * page tables on every spawn (tens of milliseconds with a large heap). Thread-safe.
+ */
+public final class LocalProcessTransport implements WorkerTransport {
+  private static final Logger LOG = LoggerFactory.getLogger(LocalProcessTransport.class);
+
+  /** Lines longer than this many bytes are split: 64 KiB. */
+  public static final int DEFAULT_MAX_LINE_BYTES = 64 * 1024;
+
+  /** Below this much free disk space under the base directory, health is HAS_WARNINGS: 1 GiB. */
+  public static final long DEFAULT_LOW_DISK_SPACE_BYTES = 1L << 30;
+
+  /** How long background jobs may hold the output pipes after the script exits: 200 ms. */
+  public static final Duration DEFAULT_EXIT_GRACE = Duration.ofMillis(200);
+
+  /** The system property that chooses the JDK's process launch mechanism. */
+  public static final String LAUNCH_MECHANISM_PROPERTY = "jdk.lang.Process.launchMechanism";
+
+  private static final String[] USER_SWITCHERS = {"runuser", "sudo"};
+
+  private final Path baseDirectory;
+  private final Map<ScriptSyntax, String> interpreters;
+  private final boolean inheritEnvironment;
+  private final int maxLineBytes;
+  private final long lowDiskSpaceBytes;
+  private final Duration exitGrace;
+  private final TimeSource time;
+  private final ExecutorService io;
+  private final boolean ownsIo;
+  private final ScheduledExecutorService scheduler;
+  private final Executables executables;
+  private final ProcessTree processTree;
+  private final Optional<Path> setsid;
+  private final boolean runningAsRoot;
+  private final Set<LocalExecution> running = ConcurrentHashMap.newKeySet();
+  private volatile boolean closed;
+
+  private LocalProcessTransport(Builder b) {
+    checkLaunchMechanism();
+    this.baseDirectory = b.baseDirectory;
+    this.interpreters = new EnumMap<>(b.interpreters);
+    this.inheritEnvironment = b.inheritEnvironment;
+    this.maxLineBytes = b.maxLineBytes;
+    this.lowDiskSpaceBytes = b.lowDiskSpaceBytes;
+    this.exitGrace = b.exitGrace;
+    this.time = b.time;
+    this.executables = b.executables != null ? b.executables : Executables.fromEnvironment();
+    this.processTree = new ProcessTree(executables.find("kill"));
+    this.setsid = executables.find("setsid");
+    if (setsid.isEmpty()) {
+      LOG.warn(
+          "'setsid' is not on PATH: cancelling a script kills only the processes still descended"
+              + " from it; orphaned background processes may survive. Install util-linux.");
+    }
+    this.runningAsRoot = isRoot();
+    if (b.ioExecutor != null) {
+      this.io = b.ioExecutor;
+      this.ownsIo = false;
+    } else {
+      this.io = Executors.newCachedThreadPool(daemonThreads("workerpools-local-io-"));
+      this.ownsIo = true;
+    }
+    this.scheduler =
+        Executors.newSingleThreadScheduledExecutor(daemonThreads("workerpools-local-timer-"));
+  }
+
+  /** A transport with the defaults: base directory {@code <java.io.tmpdir>/workerpools-steps}. */
+  public static LocalProcessTransport create() {
+    return builder().build();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * The process launch mechanism this JVM uses: the value of {@value #LAUNCH_MECHANISM_PROPERTY} if
+   * set, else the JDK's default on this platform ({@code POSIX_SPAWN} on Linux and macOS).
+   */
+  public static String launchMechanism() {
+    String p = System.getProperty(LAUNCH_MECHANISM_PROPERTY);
+    if (p != null && !p.isBlank()) {
+      return p.trim().toUpperCase(Locale.ROOT);
+    }
+    String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+    return os.contains("win") ? "CREATE_PROCESS" : "POSIX_SPAWN";
+  }
+
+  private static void checkLaunchMechanism() {
+    if ("FORK".equals(launchMechanism())) {
+      throw new ConfigurationException(
+          LAUNCH_MECHANISM_PROPERTY,
+          "is FORK, which copies the whole JVM's memory mappings on every script start (about 90 ms"
+              + " with a 4 GB heap); remove the property or set it to POSIX_SPAWN or VFORK");
+    }
+  }
+
+  /** The directory under which each script gets its own working directory. */
+  public Path baseDirectory() {
+    return baseDirectory;
+  }
+
+  /** The number of scripts running now. */
+  public int runningCount() {
+    return running.size();
+  }
+
+  @Override
+  public boolean supports(Endpoint endpoint) {
+    return endpoint != null && Endpoint.LOCAL.equals(endpoint.kind());
+  }
+
+  @Override
+  public ScriptExecution start(Worker worker, ScriptRequest request, LogSink sink) {
+    Objects.requireNonNull(worker, "worker");
+    Objects.requireNonNull(request, "request");
+    Objects.requireNonNull(sink, "sink");
+    if (!supports(worker.endpoint())) {
+      throw new TransportException(
+          worker.id(),
+          "endpoint '"
+              + worker.endpoint()
+              + "' is not a local endpoint; the local process transport"
+              + " only runs workers with Endpoint.local()",
+          false,
+          null);
+    }
+    LocalExecution exec = new LocalExecution(this, worker, request, sink);
+    if (closed) {
+      exec.fail("the local process transport is closed");
+      return exec;
+    }
+    running.add(exec);
+    exec.launch();
+    return exec;
+  }
+
+  @Override
+  public CompletionStage<HealthReport> checkHealth(Worker worker, HealthCheckRequest request) {
+    Objects.requireNonNull(worker, "worker");
+    Objects.requireNonNull(request, "request");
+    long t0 = time.nanoTime();
+    Map<String, String> details = new LinkedHashMap<>();
+    details.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
+    details.put("launchMechanism", launchMechanism());
+    HealthStatus status;
+    String message;
+    try {
+      Files.createDirectories(baseDirectory);
+      long free = Files.getFileStore(baseDirectory).getUsableSpace();
+      details.put("freeDiskBytes", Long.toString(free));
+      if (free < lowDiskSpaceBytes) {
+        status = HealthStatus.HAS_WARNINGS;
+        message =
+            "only "
+                + (free >> 20)
+                + " MiB free under the working directory base (warning below "
+                + (lowDiskSpaceBytes >> 20)
+                + " MiB)";
+      } else {
+        status = HealthStatus.HEALTHY;
+        message = "";
+      }
+    } catch (IOException | RuntimeException e) {
+      return CompletableFuture.completedFuture(
+          new HealthReport(
+              HealthStatus.UNHEALTHY,
+              time.now(),
+              elapsed(t0),
+              "cannot use the working directory base: " + e.getMessage(),
+              details));
+    }
+    if (request.healthScript().isEmpty()) {
+      return CompletableFuture.completedFuture(
+          new HealthReport(status, time.now(), elapsed(t0), message, details));
+    }
+    ScriptRequest script = request.healthScript().get();
+    if (script.timeout().isEmpty()) {
+      script =
+          ScriptRequest.builder(script.syntax(), script.body())
+              .arguments(script.arguments().toArray(String[]::new))
+              .timeout(request.timeout())
+              .build();
+    }
+    List<String> stderr = new ArrayList<>();
+    HealthStatus diskStatus = status;
+    String diskMessage = message;
+    LogSink collect =
+        line -> {
+          if (line.source() == LogLine.Source.STDERR) {
+            synchronized (stderr) {
+              if (stderr.size() < 20) {
+                stderr.add(line.text());
+              }
+            }
+          }
+        };
+    return start(worker, script, collect)
+        .result()
+        .thenApply(
+            r -> {
+              HealthStatus s;
+              String m;
+              String err;
+              synchronized (stderr) {
+                err = String.join("; ", stderr);
+              }
+              if (r.outcome() != ScriptResult.Outcome.EXITED) {
+                s = HealthStatus.UNHEALTHY;
+                m = "health script " + r.outcome() + ": " + r.message();
+              } else if (r.exitCode().getAsInt() == 0) {
+                boolean warn = !err.isEmpty() || diskStatus == HealthStatus.HAS_WARNINGS;
+                s = warn ? HealthStatus.HAS_WARNINGS : HealthStatus.HEALTHY;
+                m = join(diskMessage, err);
+              } else if (r.exitCode().getAsInt() == HealthCheckRequest.WARNING_EXIT_CODE) {
+                s = HealthStatus.HAS_WARNINGS;
+                m = join(diskMessage, err.isEmpty() ? "health script reported warnings" : err);
+              } else {
+                s = HealthStatus.UNHEALTHY;
+                m =
+                    "health script exited with "
+                        + r.exitCode().getAsInt()
+                        + (err.isEmpty() ? "" : ": " + err);
+              }
+              return new HealthReport(s, time.now(), elapsed(t0), m, details);
+            });
+  }
+
+  private static String join(String a, String b) {
+    if (a.isEmpty()) {
+      return b;
+    }
+    return b.isEmpty() ? a : a + "; " + b;
+  }
+
+  private Duration elapsed(long t0) {
+    return Duration.ofNanos(time.nanoTime() - t0);
+  }
+
+  /** Cancels every running script and stops this transport's threads. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    for (LocalExecution e : List.copyOf(running)) {
+      e.cancel();
+    }
+    scheduler.shutdown();
+    if (ownsIo) {
+      io.shutdown();
+    }
+  }
+
+  // ---- for LocalExecution ----
+
+  Path base() {
+    return baseDirectory;
+  }
+
+  Optional<Path> interpreter(ScriptSyntax syntax) {
+    return executables.find(interpreterCommand(syntax));
+  }
+
+  String interpreterCommand(ScriptSyntax syntax) {
+    return interpreters.get(syntax);
+  }
+
+  Optional<Path> setsid() {
+    return setsid;
+  }
+
+  Optional<Path> userSwitcher() {
+    for (String s : USER_SWITCHERS) {
+      Optional<Path> p = executables.find(s);
+      if (p.isPresent()) {
+        return p;
+      }
+    }
+    return Optional.empty();
+  }
+
+  boolean runningAsRoot() {
+    return runningAsRoot;
+  }
+
+  boolean inheritEnvironment() {
+    return inheritEnvironment;
+  }
+
+  int maxLineBytes() {
+    return maxLineBytes;
+  }
+
+  Duration exitGrace() {
+    return exitGrace;
+  }
+
+  TimeSource time() {
+    return time;
+  }
+
+  ExecutorService io() {
+    return io;
+  }
+
+  ScheduledExecutorService scheduler() {
+    return scheduler;
+  }
+
+  ProcessTree processTree() {
+    return processTree;
+  }
+
+  void finished(LocalExecution e) {
+    running.remove(e);
+  }
+
+  private static boolean isRoot() {
+    try {
+      Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+      return uid instanceof Integer i && i == 0;
+    } catch (IOException | RuntimeException e) {
+      return "root".equals(System.getProperty("user.name"));
+    }
+  }
+
+  private static ThreadFactory daemonThreads(String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  /**
+   * Builds a {@link LocalProcessTransport}. Defaults: base directory {@code
+   * <java.io.tmpdir>/workerpools-steps}, interpreters {@code bash}, {@code sh}, {@code pwsh},
+   * {@code python3} looked up on {@code PATH}, the host's environment inherited, 64 KiB line cap, 1
+   * GiB low-disk warning, system time, an owned cached pool for pipe readers.
+   */
+  public static final class Builder {
+    private Path baseDirectory = Path.of(System.getProperty("java.io.tmpdir"), "workerpools-steps");
+    private final Map<ScriptSyntax, String> interpreters = new EnumMap<>(ScriptSyntax.class);
+    private boolean inheritEnvironment = true;
+    private int maxLineBytes = DEFAULT_MAX_LINE_BYTES;
+    private long lowDiskSpaceBytes = DEFAULT_LOW_DISK_SPACE_BYTES;
+    private Duration exitGrace = DEFAULT_EXIT_GRACE;
+    private TimeSource time = TimeSource.system();
+    private ExecutorService ioExecutor;
+    private Executables executables;
+
+    private Builder() {
+      interpreters.put(ScriptSyntax.BASH, "bash");
+      interpreters.put(ScriptSyntax.SH, "sh");
+      interpreters.put(ScriptSyntax.POWERSHELL, "pwsh");
+      interpreters.put(ScriptSyntax.PYTHON, "python3");
+    }
+
+    /** Where each script's working directory is created (created if missing). */
+    public Builder baseDirectory(Path dir) {
+      if (dir == null) {
+        throw new ConfigurationException("baseDirectory", "must be set");
+      }
+      this.baseDirectory = dir.toAbsolutePath();
+      return this;
+    }
+
+    /**
+     * The command that runs scripts of one syntax: a name looked up on {@code PATH} ({@code pwsh})
+     * or a path ({@code /opt/python3.12/bin/python3}).
+     */
+    public Builder interpreter(ScriptSyntax syntax, String command) {
+      Objects.requireNonNull(syntax, "syntax");
+      if (command == null || command.isBlank()) {
+        throw new ConfigurationException(
+            "interpreter." + syntax.name().toLowerCase(Locale.ROOT),
+            "must name a command, for example 'bash' or '/usr/bin/python3'");
+      }
+      interpreters.put(syntax, command.trim());
+      return this;
+    }
+
+    /**
+     * Whether scripts see the host's environment variables (default true), plus the request's. When
+     * false they see only {@code PATH} and the request's variables.
+     */
+    public Builder inheritEnvironment(boolean inherit) {
+      this.inheritEnvironment = inherit;
+      return this;
+    }
+
+    /**
+     * Lines longer than this are split into pieces of at most this many bytes (1 KiB to 16 MiB).
+     */
+    public Builder maxLineBytes(int bytes) {
+      if (bytes < 1024 || bytes > (16 << 20)) {
+        throw new ConfigurationException(
+            "maxLineBytes", "must be between 1024 and 16777216 but was " + bytes);
+      }
+      this.maxLineBytes = bytes;
+      return this;
+    }
+
+    /** Health reports HAS_WARNINGS when less than this is free under the base directory. */
+    public Builder lowDiskSpaceBytes(long bytes) {
+      if (bytes < 0) {
+        throw new ConfigurationException("lowDiskSpaceBytes", "must be >= 0 but was " + bytes);
+      }
+      this.lowDiskSpaceBytes = bytes;
+      return this;
+    }
+
+    /**
+     * How long processes the script left running in the background may keep its output open after
+     * it exited before they are killed (default 200 ms).
+     */
+    public Builder exitGrace(Duration grace) {
+      if (grace == null || grace.isNegative()) {
+        throw new ConfigurationException("exitGrace", "must be zero or positive but was " + grace);
+      }
+      this.exitGrace = grace;
+      return this;
+    }
+
+    public Builder timeSource(TimeSource time) {
+      this.time = Objects.requireNonNull(time, "time");
+      return this;
+    }
+
+    /**
+     * The executor that runs the pipe readers (two blocking tasks per running script). It must be
+     * able to run that many tasks at once (an unbounded or virtual-thread executor); the transport
+     * does not shut it down.
+     */
+    public Builder ioExecutor(ExecutorService executor) {
+      this.ioExecutor = Objects.requireNonNull(executor, "executor");
+      return this;
+    }
+
+    /** For tests: where executables are looked up. */
+    Builder executables(Executables executables) {
+      this.executables = executables;
+      return this;
+    }
+
+    public LocalProcessTransport build() {
+      return new LocalProcessTransport(this);
+    }
+  }
+}

@@ -1,0 +1,11 @@
+package io.workerpools.store;
+
+import io.workerpools.model.Infrastructure;
+
+/** The in-memory store passes the store contract. */
+class InMemoryInfrastructureStoreTest extends InfrastructureStoreContract {
+  @Override
+  protected InfrastructureStore newStore(Infrastructure initial) {
+    return new InMemoryInfrastructureStore(initial);
+  }
+}
