@@ -47,30 +47,30 @@ import org.slf4j.LoggerFactory;
 /**
  * An {@link InfrastructureStore} on plain JDBC, shared by several host nodes through one database.
  * Written and tested for PostgreSQL: it uses {@code INSERT ... ON CONFLICT}, data-modifying {@code
- * WITH} queries and transaction-scoped advisory locks ({@code pg_advisory_xact_lock}); the JDBC calls
- * themselves are driver-neutral (no PostgreSQL driver classes are used).
+ * WITH} queries and transaction-scoped advisory locks ({@code pg_advisory_xact_lock}); the JDBC
+ * calls themselves are driver-neutral (no PostgreSQL driver classes are used).
  *
  * <p>How it works, in short (the design notes in {@code docs/jdbc-store.md} say why):
  *
  * <ul>
- *   <li>Reads of configuration, health and draining come from an in-memory copy, so resolution never
- *       queries the database. {@link #leases()} reads the lease table.
- *   <li>{@link #tryAcquireLease} is one statement: a conditional {@code UPDATE} of the worker's lease
- *       counter ({@code active_leases < cap}, enabled, not draining, worker exists) feeding the {@code
- *       INSERT} of the lease. Caps hold across any number of nodes.
+ *   <li>Reads of configuration, health and draining come from an in-memory copy, so resolution
+ *       never queries the database. {@link #leases()} reads the lease table.
+ *   <li>{@link #tryAcquireLease} is one statement: a conditional {@code UPDATE} of the worker's
+ *       lease counter ({@code active_leases < cap}, enabled, not draining, worker exists) feeding
+ *       the {@code INSERT} of the lease. Caps hold across any number of nodes.
  *   <li>Configuration, health and draining changes are written together with a row in a change log,
  *       under an advisory lock so rows become visible in sequence order. Every node polls the log
- *       every {@link Builder#pollInterval} and the (small) lease table, and delivers what other nodes
- *       changed as {@link StoreEvent}s.
- *   <li>When the database cannot be reached, operations throw {@link StoreUnavailableException}. The
- *       store holds no connection between calls, so it recovers by itself; after the poller has lost
- *       the database it reloads everything and delivers {@link StoreEvent.Resync}.
+ *       every {@link Builder#pollInterval} and the (small) lease table, and delivers what other
+ *       nodes changed as {@link StoreEvent}s.
+ *   <li>When the database cannot be reached, operations throw {@link StoreUnavailableException}.
+ *       The store holds no connection between calls, so it recovers by itself; after the poller has
+ *       lost the database it reloads everything and delivers {@link StoreEvent.Resync}.
  * </ul>
  *
  * <p>Threads: one daemon poll thread per store; listeners are called one at a time, in order, from
- * that thread or from the thread that made the change, never while the store holds a lock. Close the
- * store to stop the poll thread. The {@link DataSource} is the host's: pool it (the store opens and
- * closes one connection per operation).
+ * that thread or from the thread that made the change, never while the store holds a lock. Close
+ * the store to stop the poll thread. The {@link DataSource} is the host's: pool it (the store opens
+ * and closes one connection per operation).
  */
 public final class JdbcInfrastructureStore implements InfrastructureStore {
   private static final Logger LOG = LoggerFactory.getLogger(JdbcInfrastructureStore.class);
@@ -241,7 +241,8 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
             return new Change(next, List.of());
           }
           writeSettings(c, next);
-          return new Change(next, List.of(new StoreEvent.DefaultPoolMoved(cur.defaultPool(), pool)));
+          return new Change(
+              next, List.of(new StoreEvent.DefaultPoolMoved(cur.defaultPool(), pool)));
         });
   }
 
@@ -283,7 +284,8 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
             return new Change(cur, List.of());
           }
           deleteWorker(c, worker);
-          return new Change(cur.withoutWorker(worker), List.of(new StoreEvent.WorkerRemoved(previous)));
+          return new Change(
+              cur.withoutWorker(worker), List.of(new StoreEvent.WorkerRemoved(previous)));
         });
   }
 
@@ -372,7 +374,10 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
             return new Change(cur, List.of());
           }
           update(
-              c, "UPDATE wp_worker_state SET draining = ? WHERE worker_id = ?", drain, worker.value());
+              c,
+              "UPDATE wp_worker_state SET draining = ? WHERE worker_id = ?",
+              drain,
+              worker.value());
           return new Change(cur, List.of(new StoreEvent.DrainingChanged(worker, drain)));
         });
   }
@@ -563,9 +568,9 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
   }
 
   /**
-   * Applies a change in one transaction holding the change-log lock: first catches up with what other
-   * nodes wrote (so validation sees the database's configuration), then writes the change and its
-   * change-log row. The cache and the listeners see it only once it is committed.
+   * Applies a change in one transaction holding the change-log lock: first catches up with what
+   * other nodes wrote (so validation sees the database's configuration), then writes the change and
+   * its change-log row. The cache and the listeners see it only once it is committed.
    */
   private void change(String what, Mutation mutation) {
     synchronized (cacheLock) {
@@ -628,7 +633,8 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
     try {
       applyEvents(events);
     } catch (RuntimeException inconsistent) {
-      LOG.warn("change log did not apply cleanly to the cached configuration; reloading", inconsistent);
+      LOG.warn(
+          "change log did not apply cleanly to the cached configuration; reloading", inconsistent);
       loadConfiguration(c);
     }
     lastSeq = seq;
@@ -636,8 +642,8 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
   }
 
   /**
-   * Applies events to the cache. Configuration events are applied to plain maps and validated once at
-   * the end: a replacement's events are valid as a whole, not one by one.
+   * Applies events to the cache. Configuration events are applied to plain maps and validated once
+   * at the end: a replacement's events are valid as a whole, not one by one.
    */
   private void applyEvents(List<StoreEvent> events) {
     Infrastructure cur = infra;
@@ -841,7 +847,8 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
     boolean builtIn;
     try (Statement st = c.createStatement();
         ResultSet rs =
-            st.executeQuery("SELECT default_pool, built_in_enabled FROM wp_settings WHERE id = 1")) {
+            st.executeQuery(
+                "SELECT default_pool, built_in_enabled FROM wp_settings WHERE id = 1")) {
       if (!rs.next()) {
         throw new ConfigurationException(
             "wp_settings",
@@ -1176,8 +1183,8 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
      * Connects, checks (or creates) the tables and loads the configuration.
      *
      * @throws StoreUnavailableException if the database cannot be reached
-     * @throws ConfigurationException if the tables are missing and {@link #createSchemaIfMissing} is
-     *     off
+     * @throws ConfigurationException if the tables are missing and {@link #createSchemaIfMissing}
+     *     is off
      */
     public JdbcInfrastructureStore build() {
       return new JdbcInfrastructureStore(this);

@@ -43,15 +43,25 @@ class JdbcDatabaseRestartTest {
   @Test
   void operationsFailClearlyWhileTheDatabaseIsDownAndRecoverByThemselves() throws Exception {
     try (JdbcInfrastructureStore a =
-            JdbcInfrastructureStore.builder(ds).createSchemaIfMissing(true)
-                .pollInterval(Duration.ofMillis(20)).nodeId("a").build();
+            JdbcInfrastructureStore.builder(ds)
+                .createSchemaIfMissing(true)
+                .pollInterval(Duration.ofMillis(20))
+                .nodeId("a")
+                .build();
         JdbcInfrastructureStore b =
-            JdbcInfrastructureStore.builder(ds).pollInterval(Duration.ofMillis(20)).nodeId("b").build()) {
+            JdbcInfrastructureStore.builder(ds)
+                .pollInterval(Duration.ofMillis(20))
+                .nodeId("b")
+                .build()) {
       List<StoreEvent> seenByB = new CopyOnWriteArrayList<>();
       b.subscribe(seenByB::add);
       a.putPool(new WorkerPool(POOL, "P", ""));
-      Worker w = Worker.builder("w1").endpoint(Endpoint.of("ssh", "h:22")).pool(POOL)
-          .maxConcurrentSteps(1).build();
+      Worker w =
+          Worker.builder("w1")
+              .endpoint(Endpoint.of("ssh", "h:22"))
+              .pool(POOL)
+              .maxConcurrentSteps(1)
+              .build();
       a.putWorker(w);
       var before = a.tryAcquireLease(StoreContract.claimIn(POOL, "w1", "a")).orElseThrow();
 

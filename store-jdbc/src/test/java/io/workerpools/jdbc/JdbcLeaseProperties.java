@@ -14,7 +14,6 @@ import io.workerpools.store.LeaseClaim;
 import io.workerpools.store.LeaseRecord;
 import java.sql.Connection;
 import java.sql.Statement;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -67,8 +66,11 @@ class JdbcLeaseProperties {
     List<Worker> workers = new ArrayList<>();
     for (int i = 0; i < CAPS.size(); i++) {
       workers.add(
-          Worker.builder("w" + i).endpoint(Endpoint.of("ssh", "h" + i + ":22")).pool(POOL)
-              .maxConcurrentSteps(CAPS.get(i)).build());
+          Worker.builder("w" + i)
+              .endpoint(Endpoint.of("ssh", "h" + i + ":22"))
+              .pool(POOL)
+              .maxConcurrentSteps(CAPS.get(i))
+              .build());
     }
     return Infrastructure.of(
         List.of(Infrastructure.initial().defaultPoolValue(), new WorkerPool(POOL, "P", "")),
@@ -80,8 +82,11 @@ class JdbcLeaseProperties {
   @Provide
   Arbitrary<List<Op>> ops() {
     Arbitrary<Op> op =
-        Arbitraries.integers().between(0, 9).flatMap(
-            k -> Arbitraries.integers().between(0, 1000).map(a -> new Op(k < 5 ? 0 : k - 4, a)));
+        Arbitraries.integers()
+            .between(0, 9)
+            .flatMap(
+                k ->
+                    Arbitraries.integers().between(0, 1000).map(a -> new Op(k < 5 ? 0 : k - 4, a)));
     return op.list().ofMinSize(1).ofMaxSize(40);
   }
 
@@ -135,7 +140,8 @@ class JdbcLeaseProperties {
         case 3 -> {
           Instant to = T0.plusSeconds(op.arg() % 7);
           String holder = "h" + op.arg() % 2;
-          assertThat(jdbc.renewLeases(holder, to)).as(step)
+          assertThat(jdbc.renewLeases(holder, to))
+              .as(step)
               .isEqualTo(memory.renewLeases(holder, to));
         }
         default -> {

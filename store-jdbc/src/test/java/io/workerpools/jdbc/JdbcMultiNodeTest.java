@@ -39,8 +39,11 @@ class JdbcMultiNodeTest {
   static final PoolId POOL = PoolId.of("shared");
 
   static Worker worker(String id, int cap) {
-    return Worker.builder(id).endpoint(Endpoint.of("ssh", id + ":22")).pool(POOL)
-        .maxConcurrentSteps(cap).build();
+    return Worker.builder(id)
+        .endpoint(Endpoint.of("ssh", id + ":22"))
+        .pool(POOL)
+        .maxConcurrentSteps(cap)
+        .build();
   }
 
   @ParameterizedTest(name = "{0} nodes")
@@ -77,7 +80,10 @@ class JdbcMultiNodeTest {
         for (int t = 0; t < 2; t++) {
           JdbcInfrastructureStore s = stores.get(n);
           String holder = "node-" + n;
-          runs.add(pool.submit(() -> Hammer.run(s, holder, POOL, List.of("w1", "w2"), 2, 400 / nodes, held::add)));
+          runs.add(
+              pool.submit(
+                  () ->
+                      Hammer.run(s, holder, POOL, List.of("w1", "w2"), 2, 400 / nodes, held::add)));
         }
       }
       int granted = 0;
@@ -128,12 +134,14 @@ class JdbcMultiNodeTest {
       Worker w = worker("w1", 3);
       a.putPool(new WorkerPool(POOL, "Shared", ""));
       a.putWorker(w);
-      Await.until("b hears of the new worker", () -> seenByB.contains(new StoreEvent.WorkerPut(null, w)));
+      Await.until(
+          "b hears of the new worker", () -> seenByB.contains(new StoreEvent.WorkerPut(null, w)));
       assertThat(b.infrastructure().worker(w.id())).contains(w);
 
       Worker disabled = w.toBuilder().enabled(false).build();
       a.putWorker(disabled);
-      HealthReport sick = HealthReport.of(HealthStatus.UNHEALTHY, Instant.now(), Duration.ZERO, "disk full");
+      HealthReport sick =
+          HealthReport.of(HealthStatus.UNHEALTHY, Instant.now(), Duration.ZERO, "disk full");
       a.recordHealth(w.id(), sick);
       a.setDraining(w.id(), true);
       a.setDefaultPool(POOL);
@@ -158,8 +166,11 @@ class JdbcMultiNodeTest {
       a.subscribe(seenByA::add);
       b.releaseLease(lease.leaseId());
       var lease2 = b.tryAcquireLease(StoreContract.claimIn(POOL, "w1", "b")).orElseThrow();
-      Await.until("a hears of b's lease", () -> seenByA.contains(new StoreEvent.LeaseAcquired(lease2)));
-      Await.until("a sees w1 enabled again", () -> a.infrastructure().worker(w.id()).orElseThrow().enabled());
+      Await.until(
+          "a hears of b's lease", () -> seenByA.contains(new StoreEvent.LeaseAcquired(lease2)));
+      Await.until(
+          "a sees w1 enabled again",
+          () -> a.infrastructure().worker(w.id()).orElseThrow().enabled());
       b.releaseLease(lease2.leaseId());
       Await.until(
           "a hears b's lease end",
@@ -174,13 +185,16 @@ class JdbcMultiNodeTest {
         JdbcInfrastructureStore b = db.newStore("b")) {
       a.putPool(new WorkerPool(POOL, "Shared", ""));
       a.putWorker(worker("w1", 1));
-      a.recordHealth(WorkerId.of("w1"), HealthReport.of(HealthStatus.HEALTHY, Instant.now(), Duration.ZERO, ""));
+      a.recordHealth(
+          WorkerId.of("w1"),
+          HealthReport.of(HealthStatus.HEALTHY, Instant.now(), Duration.ZERO, ""));
       Await.until("b sees w1 healthy", () -> b.health().containsKey(WorkerId.of("w1")));
       try (WorkerResolver ra = WorkerResolver.builder(a).nodeId("node-a").build();
           WorkerResolver rb = WorkerResolver.builder(b).nodeId("node-b").build()) {
         WorkerLease held = ra.acquire(StepRequirements.inPool("shared"), "step-a");
         Await.until("b's resolver counts a's lease", () -> rb.activeLeases(WorkerId.of("w1")) == 1);
-        var waiting = rb.acquire(StepRequirements.inPool("shared"), "step-b", Duration.ofSeconds(20));
+        var waiting =
+            rb.acquire(StepRequirements.inPool("shared"), "step-b", Duration.ofSeconds(20));
         assertThat(waiting).isNotDone();
         held.close();
         WorkerLease got = waiting.get(20, TimeUnit.SECONDS);

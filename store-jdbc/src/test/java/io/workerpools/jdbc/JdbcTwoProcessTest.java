@@ -79,8 +79,11 @@ class JdbcTwoProcessTest {
   }
 
   static Worker worker(String id, int cap) {
-    return Worker.builder(id).endpoint(Endpoint.of("ssh", id + ":22")).pool(POOL)
-        .maxConcurrentSteps(cap).build();
+    return Worker.builder(id)
+        .endpoint(Endpoint.of("ssh", id + ":22"))
+        .pool(POOL)
+        .maxConcurrentSteps(cap)
+        .build();
   }
 
   @Test
@@ -109,7 +112,9 @@ class JdbcTwoProcessTest {
         assertThat(Integer.parseInt(done[1])).as("child granted").isPositive();
         assertThat(done[3]).as("child releases true").isEqualTo(done[1]);
         assertThat(done[4]).as("child releases false").isEqualTo("0");
-        child.lines.stream().filter(l -> l.startsWith("HELD ")).map(LeaseWitness.Held::parse)
+        child.lines.stream()
+            .filter(l -> l.startsWith("HELD "))
+            .map(LeaseWitness.Held::parse)
             .forEach(held::add);
         assertThat(held.size()).isGreaterThan(Integer.parseInt(done[1]));
         var max = LeaseWitness.maxConcurrent(held);
@@ -134,9 +139,11 @@ class JdbcTwoProcessTest {
       survivor.putWorker(worker("w1", 1));
       survivor.putWorker(worker("w2", 1));
       try (Child child = new Child("hold", db.url(), "shared", "w1,w2", "2", "doomed")) {
-        Await.until("the child holds both workers", Duration.ofSeconds(30), () -> child.printed("HOLDING"));
+        Await.until(
+            "the child holds both workers", Duration.ofSeconds(30), () -> child.printed("HOLDING"));
         assertThat(child.line("HOLDING")).isEqualTo("HOLDING 2");
-        assertThat(survivor.tryAcquireLease(StoreContract.claimIn(POOL, "w1", "survivor"))).isEmpty();
+        assertThat(survivor.tryAcquireLease(StoreContract.claimIn(POOL, "w1", "survivor")))
+            .isEmpty();
         Await.until(
             "the survivor hears of the child's leases",
             () -> events.stream().filter(e -> e instanceof StoreEvent.LeaseAcquired).count() == 2);
@@ -155,8 +162,10 @@ class JdbcTwoProcessTest {
       assertThat(events)
           .filteredOn(e -> e instanceof StoreEvent.LeaseEnded l && l.expired())
           .hasSize(2);
-      assertThat(survivor.tryAcquireLease(StoreContract.claimIn(POOL, "w1", "survivor"))).isPresent();
-      assertThat(survivor.tryAcquireLease(StoreContract.claimIn(POOL, "w2", "survivor"))).isPresent();
+      assertThat(survivor.tryAcquireLease(StoreContract.claimIn(POOL, "w1", "survivor")))
+          .isPresent();
+      assertThat(survivor.tryAcquireLease(StoreContract.claimIn(POOL, "w2", "survivor")))
+          .isPresent();
     }
   }
 }

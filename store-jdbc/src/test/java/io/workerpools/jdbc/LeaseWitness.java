@@ -7,8 +7,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Checks "never over a cap" from the holders' side: each holder records the interval during which it
- * knew it held a lease (taken after the grant returned, ended before the release was sent, with
+ * Checks "never over a cap" from the holders' side: each holder records the interval during which
+ * it knew it held a lease (taken after the grant returned, ended before the release was sent, with
  * {@link System#nanoTime()}, which on Linux is one monotonic clock shared by every process on the
  * machine). At no instant may more intervals overlap on a worker than its cap.
  */

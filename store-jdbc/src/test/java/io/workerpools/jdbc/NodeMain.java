@@ -19,10 +19,10 @@ import org.postgresql.ds.PGSimpleDataSource;
  * url> <pool> <worker,worker...> <n> <holder>}; modes:
  *
  * <ul>
- *   <li>{@code hammer}: two threads each try {@code n} lease round trips; prints a {@code HELD} line
- *       per lease held and {@code DONE granted refused releasedTrue releasedFalse}.
- *   <li>{@code hold}: leases each worker once with a time-to-live of {@code n} seconds, prints {@code
- *       HOLDING k} and waits for stdin to close (the test kills it first).
+ *   <li>{@code hammer}: two threads each try {@code n} lease round trips; prints a {@code HELD}
+ *       line per lease held and {@code DONE granted refused releasedTrue releasedFalse}.
+ *   <li>{@code hold}: leases each worker once with a time-to-live of {@code n} seconds, prints
+ *       {@code HOLDING k} and waits for stdin to close (the test kills it first).
  * </ul>
  */
 public final class NodeMain {

@@ -19,10 +19,10 @@ import javax.sql.DataSource;
 import org.postgresql.ds.PGSimpleDataSource;
 
 /**
- * A throwaway PostgreSQL cluster for tests: {@code initdb} into a temporary directory, {@code pg_ctl}
- * on a free port on 127.0.0.1 with its unix socket in that directory, trust authentication (it listens
- * on loopback only and lives for one test run). PostgreSQL refuses to run as root, so as root the
- * server commands run as the {@code postgres} system user (through {@code runuser}).
+ * A throwaway PostgreSQL cluster for tests: {@code initdb} into a temporary directory, {@code
+ * pg_ctl} on a free port on 127.0.0.1 with its unix socket in that directory, trust authentication
+ * (it listens on loopback only and lives for one test run). PostgreSQL refuses to run as root, so
+ * as root the server commands run as the {@code postgres} system user (through {@code runuser}).
  *
  * <p>The server binaries are looked up in {@code $WP_PG_BIN}, then {@code
  * /usr/lib/postgresql/<newest>/bin}. If they are missing the test fails saying how to install them.

@@ -12,9 +12,9 @@ import javax.sql.DataSource;
 
 /**
  * The smallest connection pool that lets the tests run at a realistic speed: hosts hand the store a
- * pooled {@link DataSource} (HikariCP or their container's), and opening a PostgreSQL connection per
- * call would dominate every timing. Idle connections are reused; a connection that saw an error is
- * dropped rather than reused.
+ * pooled {@link DataSource} (HikariCP or their container's), and opening a PostgreSQL connection
+ * per call would dominate every timing. Idle connections are reused; a connection that saw an error
+ * is dropped rather than reused.
  */
 final class TestPool implements DataSource {
   private final DataSource target;

@@ -28,9 +28,9 @@ import java.util.OptionalInt;
 import java.util.Set;
 
 /**
- * JSON encoding of what the JDBC store keeps as text: a worker's configuration, a health report, and
- * the configuration events of the change log. Written by hand (not data binding) so that the stored
- * form is explicit and does not change when a model record gains a method.
+ * JSON encoding of what the JDBC store keeps as text: a worker's configuration, a health report,
+ * and the configuration events of the change log. Written by hand (not data binding) so that the
+ * stored form is explicit and does not change when a model record gains a method.
  */
 public final class Codec {
   private static final ObjectMapper MAPPER = new ObjectMapper();

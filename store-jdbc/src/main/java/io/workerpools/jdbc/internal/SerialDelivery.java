@@ -11,11 +11,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Delivers events to listeners one at a time, in the order they were queued, without holding any lock
- * while a listener runs. Whichever thread queues an event also delivers the queue unless another
- * thread is already delivering it (then that thread delivers it). This is what lets the store's poll
- * thread and callers' threads both produce events without a lock-order deadlock against a listener
- * that takes its own lock (the resolver does, and calls the store while holding it).
+ * Delivers events to listeners one at a time, in the order they were queued, without holding any
+ * lock while a listener runs. Whichever thread queues an event also delivers the queue unless
+ * another thread is already delivering it (then that thread delivers it). This is what lets the
+ * store's poll thread and callers' threads both produce events without a lock-order deadlock
+ * against a listener that takes its own lock (the resolver does, and calls the store while holding
+ * it).
  */
 public final class SerialDelivery {
   private static final Logger LOG = LoggerFactory.getLogger(SerialDelivery.class);
