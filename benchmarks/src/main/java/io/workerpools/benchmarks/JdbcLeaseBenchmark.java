@@ -182,6 +182,22 @@ public class JdbcLeaseBenchmark {
     return roundTrip(n.store, n.holder, n.seq++);
   }
 
+  /** The floor: two trivial statements (a round trip is two), same pool, same server. */
+  @Benchmark
+  @Threads(1)
+  public int jdbcFloorTwoSelect1(Node n) throws SQLException {
+    int sum = 0;
+    for (int i = 0; i < 2; i++) {
+      try (Connection c = n.pool.getConnection();
+          PreparedStatement ps = c.prepareStatement("SELECT 1");
+          var rs = ps.executeQuery()) {
+        rs.next();
+        sum += rs.getInt(1);
+      }
+    }
+    return sum;
+  }
+
   @Benchmark
   @Threads(1)
   public String jdbcSkipLocked1Node(Node n) throws SQLException {

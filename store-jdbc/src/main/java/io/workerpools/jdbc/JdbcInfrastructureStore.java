@@ -28,6 +28,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +41,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -140,13 +142,38 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
   private final Set<WorkerId> draining = ConcurrentHashMap.newKeySet();
   private long lastSeq;
 
-  /** Leases this store instance granted and has not seen end. */
-  private final Set<String> mine = ConcurrentHashMap.newKeySet();
+  /**
+   * A lease this store instance is granting or granted: {@code record} is null and {@code epoch} is
+   * {@link Long#MAX_VALUE} while the insert is in flight; once granted, {@code epoch} is the poll
+   * epoch at that moment (a poll with a later epoch read the table after the grant committed).
+   */
+  private record Mine(LeaseRecord record, long epoch) {}
 
-  /** Guards {@link #foreign}: other nodes' leases, as last announced to listeners. */
+  /** Leases this store instance granted and has not announced the end of. */
+  private final Map<String, Mine> mine = new ConcurrentHashMap<>();
+
+  /** Leases whose release by this node is in flight: the poller leaves them to the release. */
+  private final Set<String> releasing = ConcurrentHashMap.newKeySet();
+
+  /** Incremented by each lease poll before it reads the table. */
+  private final AtomicLong pollEpoch = new AtomicLong();
+
+  /**
+   * Guards {@link #foreign}, {@link #endedLocally}, {@link #endedByPoll} and the announcing of
+   * lease events, so that each lease is announced as started once and as ended once.
+   */
   private final Object leaseLock = new Object();
 
+  /** Other nodes' leases, as last announced to listeners. */
   private final Map<String, LeaseRecord> foreign = new HashMap<>();
+
+  /**
+   * Leases this node ended (released, expired) with the poll epoch then: older snapshots hold them.
+   */
+  private final Map<String, Long> endedLocally = new HashMap<>();
+
+  /** This node's leases that a poll found gone (another node expired them) and announced ended. */
+  private final Set<String> endedByPoll = new HashSet<>();
 
   private volatile boolean lost;
   private volatile boolean closed;
@@ -393,7 +420,7 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
   public Optional<LeaseRecord> tryAcquireLease(LeaseClaim claim) {
     Objects.requireNonNull(claim, "claim");
     // Registered before the row can exist, so the poller never takes it for another node's lease.
-    if (!mine.add(claim.leaseId())) {
+    if (mine.putIfAbsent(claim.leaseId(), new Mine(null, Long.MAX_VALUE)) != null) {
       throw new IllegalArgumentException("lease id already in use: " + claim.leaseId());
     }
     int rows;
@@ -435,7 +462,10 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
       return Optional.empty();
     }
     LeaseRecord r = claim.toRecord();
-    delivery.enqueue(new StoreEvent.LeaseAcquired(r));
+    synchronized (leaseLock) {
+      mine.put(r.leaseId(), new Mine(r, pollEpoch.get()));
+      delivery.enqueue(new StoreEvent.LeaseAcquired(r));
+    }
     delivery.drain();
     return Optional.of(r);
   }
@@ -458,20 +488,25 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
   @Override
   public boolean releaseLease(String leaseId) {
     Objects.requireNonNull(leaseId, "leaseId");
-    List<LeaseRecord> gone =
-        withConnection(
-            "release lease " + leaseId,
-            c -> {
-              try (PreparedStatement ps = c.prepareStatement(RELEASE_SQL)) {
-                ps.setString(1, leaseId);
-                return readLeases(ps);
-              }
-            });
-    if (gone.isEmpty()) {
-      return false;
+    releasing.add(leaseId);
+    try {
+      List<LeaseRecord> gone =
+          withConnection(
+              "release lease " + leaseId,
+              c -> {
+                try (PreparedStatement ps = c.prepareStatement(RELEASE_SQL)) {
+                  ps.setString(1, leaseId);
+                  return readLeases(ps);
+                }
+              });
+      if (gone.isEmpty()) {
+        return false;
+      }
+      ended(gone, false);
+      return true;
+    } finally {
+      releasing.remove(leaseId);
     }
-    ended(gone, false);
-    return true;
   }
 
   @Override
@@ -509,13 +544,18 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
   /** Announces leases this node ended; announces the start first for one it never announced. */
   private void ended(List<LeaseRecord> gone, boolean expired) {
     synchronized (leaseLock) {
+      long epoch = pollEpoch.get();
       for (LeaseRecord r : gone) {
-        boolean known = mine.contains(r.leaseId()) || foreign.remove(r.leaseId()) != null;
-        if (!known) {
+        String id = r.leaseId();
+        endedLocally.put(id, epoch);
+        boolean announced = mine.remove(id) != null || foreign.remove(id) != null;
+        if (!announced && endedByPoll.remove(id)) {
+          continue; // the poller saw it gone first and announced its end
+        }
+        if (!announced) {
           delivery.enqueue(new StoreEvent.LeaseAcquired(r));
         }
         delivery.enqueue(new StoreEvent.LeaseEnded(r, expired));
-        mine.remove(r.leaseId());
       }
     }
     delivery.drain();
@@ -736,40 +776,63 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
     }
   }
 
+  /**
+   * Diffs the lease table against what was announced: other nodes' new and ended leases, and this
+   * node's leases that another node ended (expired them). The table is read outside the lock; the
+   * epochs say which local grants and ends the snapshot already reflects.
+   */
   private void pollLeases() {
+    long epoch = pollEpoch.incrementAndGet();
+    List<LeaseRecord> now = readAllLeases("poll the leases");
     synchronized (leaseLock) {
-      List<LeaseRecord> now =
-          withConnection(
-              "poll the leases",
-              c -> {
-                try (PreparedStatement ps =
-                    c.prepareStatement(
-                        "SELECT "
-                            + LEASE_COLUMNS
-                            + " FROM wp_leases ORDER BY acquired_s, acquired_n, lease_id")) {
-                  return readLeases(ps);
-                }
-              });
-      Map<String, LeaseRecord> seen = new HashMap<>();
+      Set<String> inTable = new HashSet<>();
       for (LeaseRecord r : now) {
-        if (mine.contains(r.leaseId())) {
+        String id = r.leaseId();
+        inTable.add(id);
+        if (mine.containsKey(id) || endedLocally.containsKey(id) || foreign.containsKey(id)) {
           continue;
         }
-        seen.put(r.leaseId(), r);
-        if (!foreign.containsKey(r.leaseId())) {
-          foreign.put(r.leaseId(), r);
-          delivery.enqueue(new StoreEvent.LeaseAcquired(r));
-        }
+        foreign.put(id, r);
+        delivery.enqueue(new StoreEvent.LeaseAcquired(r));
       }
       var it = foreign.values().iterator();
       while (it.hasNext()) {
         LeaseRecord r = it.next();
-        if (!seen.containsKey(r.leaseId())) {
+        if (!inTable.contains(r.leaseId())) {
           it.remove();
           delivery.enqueue(new StoreEvent.LeaseEnded(r, false));
         }
       }
+      var own = mine.entrySet().iterator();
+      while (own.hasNext()) {
+        Map.Entry<String, Mine> e = own.next();
+        if (e.getValue().epoch() < epoch
+            && !inTable.contains(e.getKey())
+            && !releasing.contains(e.getKey())) {
+          own.remove();
+          if (endedByPoll.size() > 10_000) {
+            endedByPoll.clear(); // only leases whose holder never released them pile up here
+          }
+          endedByPoll.add(e.getKey());
+          delivery.enqueue(new StoreEvent.LeaseEnded(e.getValue().record(), true));
+        }
+      }
+      endedLocally.values().removeIf(ended -> ended < epoch);
     }
+  }
+
+  private List<LeaseRecord> readAllLeases(String what) {
+    return withConnection(
+        what,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT "
+                      + LEASE_COLUMNS
+                      + " FROM wp_leases ORDER BY acquired_s, acquired_n, lease_id")) {
+            return readLeases(ps);
+          }
+        });
   }
 
   /** Drops old change-log rows; a node that had not read them yet reloads and resyncs. */
@@ -819,26 +882,20 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
             return null;
           });
     }
+    long epoch = pollEpoch.incrementAndGet();
+    List<LeaseRecord> now = readAllLeases("read the leases");
+    // Silently: listeners rebuild from a fresh read (Resync) or have not subscribed yet.
     synchronized (leaseLock) {
+      Set<String> inTable = new HashSet<>();
       foreign.clear();
-      pollLeasesSilently();
-    }
-  }
-
-  private void pollLeasesSilently() {
-    List<LeaseRecord> now =
-        withConnection(
-            "read the leases",
-            c -> {
-              try (PreparedStatement ps =
-                  c.prepareStatement("SELECT " + LEASE_COLUMNS + " FROM wp_leases")) {
-                return readLeases(ps);
-              }
-            });
-    for (LeaseRecord r : now) {
-      if (!mine.contains(r.leaseId())) {
-        foreign.put(r.leaseId(), r);
+      for (LeaseRecord r : now) {
+        inTable.add(r.leaseId());
+        if (!mine.containsKey(r.leaseId()) && !endedLocally.containsKey(r.leaseId())) {
+          foreign.put(r.leaseId(), r);
+        }
       }
+      mine.entrySet().removeIf(e -> e.getValue().epoch() < epoch && !inTable.contains(e.getKey()));
+      endedLocally.values().removeIf(ended -> ended < epoch);
     }
   }
 

@@ -90,7 +90,7 @@ class JdbcLeaseProperties {
     return op.list().ofMinSize(1).ofMaxSize(40);
   }
 
-  @Property(tries = 25)
+  @Property(tries = 15)
   void theJdbcStoreAnswersEveryLeaseOperationAsTheInMemoryStoreDoesAndNeverExceedsACap(
       @ForAll("ops") List<Op> ops) throws Exception {
     try (Connection c = db.dataSource().getConnection();
@@ -167,7 +167,7 @@ class JdbcLeaseProperties {
     return out;
   }
 
-  @Property(tries = 10)
+  @Property(tries = 6)
   void theJdbcCounterAlwaysEqualsTheLeasesHeldOnEachWorker(@ForAll("ops") List<Op> ops)
       throws Exception {
     theJdbcStoreAnswersEveryLeaseOperationAsTheInMemoryStoreDoesAndNeverExceedsACap(ops);

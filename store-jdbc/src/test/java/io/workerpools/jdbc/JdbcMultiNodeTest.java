@@ -83,7 +83,7 @@ class JdbcMultiNodeTest {
           runs.add(
               pool.submit(
                   () ->
-                      Hammer.run(s, holder, POOL, List.of("w1", "w2"), 2, 400 / nodes, held::add)));
+                      Hammer.run(s, holder, POOL, List.of("w1", "w2"), 2, 240 / nodes, held::add)));
         }
       }
       int granted = 0;
@@ -175,6 +175,31 @@ class JdbcMultiNodeTest {
       Await.until(
           "a hears b's lease end",
           () -> seenByA.contains(new StoreEvent.LeaseEnded(lease2, false)));
+    }
+  }
+
+  @Test
+  void aLeaseExpiredByAnotherNodeIsAnnouncedEndedOnTheNodeThatHeldIt(TestDatabase db) {
+    try (JdbcInfrastructureStore holder = db.newStore("holder");
+        JdbcInfrastructureStore reaper = db.newStore("reaper")) {
+      holder.putPool(new WorkerPool(POOL, "Shared", ""));
+      holder.putWorker(worker("w1", 1));
+      List<StoreEvent> seen = new CopyOnWriteArrayList<>();
+      holder.subscribe(seen::add);
+      Instant now = Instant.now();
+      var lease =
+          holder
+              .tryAcquireLease(
+                  new io.workerpools.store.LeaseClaim(
+                      "stale", WorkerId.of("w1"), POOL, "holder", "s", now, now.minusSeconds(1)))
+              .orElseThrow();
+      Await.until("the reaper knows w1", () -> reaper.infrastructure().workers().size() == 1);
+      assertThat(reaper.expireLeases(now)).containsExactly(lease);
+      Await.until(
+          "the holder hears its lease ended",
+          () -> seen.contains(new StoreEvent.LeaseEnded(lease, true)));
+      assertThat(holder.releaseLease("stale")).isFalse();
+      assertThat(seen).filteredOn(e -> e instanceof StoreEvent.LeaseEnded).hasSize(1);
     }
   }
 
