@@ -64,6 +64,9 @@ class JdbcDatabaseRestartTest {
               .build();
       a.putWorker(w);
       var before = a.tryAcquireLease(StoreContract.claimIn(POOL, "w1", "a")).orElseThrow();
+      Await.until(
+          "b has seen the worker before the outage",
+          () -> b.infrastructure().worker(w.id()).filter(w::equals).isPresent());
 
       cluster.stop();
       assertThatThrownBy(() -> a.tryAcquireLease(StoreContract.claimIn(POOL, "w1", "a")))
