@@ -281,6 +281,25 @@ public final class HealthMonitor implements AutoCloseable {
   }
 
   /**
+   * A listener for {@link io.workerpools.dispatch.StepDispatcher.Builder#listener} that calls {@link
+   * #workerLost} whenever a step loses its worker, so a worker seen failing is re-checked at once
+   * instead of at its next scheduled check. The built-in worker is not in the store and is skipped.
+   */
+  public io.workerpools.dispatch.DispatchListener recheckLostWorkers() {
+    return new io.workerpools.dispatch.DispatchListener() {
+      @Override
+      public void onWorkerLost(
+          io.workerpools.dispatch.Step step,
+          io.workerpools.model.Worker worker,
+          io.workerpools.dispatch.StepResult result) {
+        if (!worker.isBuiltIn()) {
+          workerLost(worker.id());
+        }
+      }
+    };
+  }
+
+  /**
    * Tells the monitor a step lost its worker (a transport failure while a script ran): the worker
    * is checked again at once, ahead of scheduled checks (right after the current one, if a check is
    * running). Does nothing for a worker the monitor does not know. Safe to call from any thread;

@@ -419,6 +419,33 @@ class HealthMonitorTest {
   }
 
   @Test
+  void aStepThatLosesItsWorkerTriggersARecheckThroughTheDispatchListener() {
+    start(policy().failuresBeforeUnavailable(1).build());
+    Worker w = worker("w1", "default");
+    scheduler.runDue();
+    transport.script(w.id(), UNAVAILABLE);
+    var step =
+        io.workerpools.dispatch.Step.builder(
+                "s1", io.workerpools.transport.ScriptRequest.bash("true"))
+            .build();
+    var lost =
+        new io.workerpools.dispatch.StepResult(
+            "s1",
+            io.workerpools.dispatch.StepResult.Status.WORKER_LOST,
+            java.util.OptionalInt.empty(),
+            java.util.Optional.of(w.id()),
+            java.util.Optional.empty(),
+            java.time.Duration.ZERO,
+            "connection reset",
+            java.util.Optional.empty());
+    monitor.recheckLostWorkers().onWorkerLost(step, w, lost);
+    monitor.recheckLostWorkers().onWorkerLost(step, Worker.BUILT_IN, lost); // not in the store
+    scheduler.runDue();
+    assertThat(transport.callsFor(w.id())).isEqualTo(2);
+    assertThat(status(w)).isEqualTo(HealthStatus.UNAVAILABLE);
+  }
+
+  @Test
   void workerLostDuringACheckChecksAgainRightAfterIt() {
     start(policy().build());
     transport.otherwise(HANGS);

@@ -86,7 +86,11 @@ public final class Demo {
                 .build()
                 .start();
         StepDispatcher dispatcher =
-            StepDispatcher.builder(resolver).transport(local).transport(tentacle).build()) {
+            StepDispatcher.builder(resolver)
+                .transport(local)
+                .transport(tentacle)
+                .listener(health.recheckLostWorkers())
+                .build()) {
 
       StepLogSink live =
           l -> out.println("    | " + l.prefixedText());
