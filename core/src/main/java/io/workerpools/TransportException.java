@@ -4,9 +4,9 @@ import io.workerpools.model.WorkerId;
 import java.util.Optional;
 
 /**
- * A transport could not reach or talk to a worker. Transports wrap {@code IOException}s in this type
- * and keep the cause. {@link #retryable()} says whether the same idempotent call may be tried again
- * (a network error); authentication failures are never retryable.
+ * A transport could not reach or talk to a worker. Transports wrap {@code IOException}s in this
+ * type and keep the cause. {@link #retryable()} says whether the same idempotent call may be tried
+ * again (a network error); authentication failures are never retryable.
  */
 public class TransportException extends WorkerPoolsException {
   private static final long serialVersionUID = 1L;

@@ -21,8 +21,8 @@ import java.util.List;
 /**
  * B2, interleaved: rounds of N steps through the dispatcher (in-memory transport that ends each
  * script at once) alternating with rounds of N bare lease + release on the same resolver, in one
- * JVM, so that both see the same machine load. Prints the median of the rounds after warm-up and the
- * ratio. A complement to {@link DispatchThroughputBenchmark} for a noisy, shared machine.
+ * JVM, so that both see the same machine load. Prints the median of the rounds after warm-up and
+ * the ratio. A complement to {@link DispatchThroughputBenchmark} for a noisy, shared machine.
  *
  * <pre>
  * java -cp benchmarks/target/benchmarks.jar io.workerpools.benchmarks.DispatchLoopHarness [workers] [rounds]

@@ -16,9 +16,9 @@ import java.util.stream.Stream;
 
 /**
  * B3, interleaved: one spawn of each variant in turn, repeated, in one JVM, so that every variant
- * sees the same machine load (on a shared 2-core machine JMH's one-benchmark-after-another order lets
- * load swings masquerade as differences). Prints min, p25 and p50 per variant and the ratios of the
- * built-in worker to each baseline.
+ * sees the same machine load (on a shared 2-core machine JMH's one-benchmark-after-another order
+ * lets load swings masquerade as differences). Prints min, p25 and p50 per variant and the ratios
+ * of the built-in worker to each baseline.
  *
  * <pre>
  * java -cp benchmarks/target/benchmarks.jar io.workerpools.benchmarks.LocalSpawnHarness [rounds]
@@ -48,7 +48,8 @@ public final class LocalSpawnHarness {
       Map<String, Variant> variants = new LinkedHashMap<>();
       variants.put("bare /bin/true", () -> new ProcessBuilder("/bin/true").start().waitFor());
       variants.put(
-          "bare bash true.sh", () -> new ProcessBuilder("bash", script.toString()).start().waitFor());
+          "bare bash true.sh",
+          () -> new ProcessBuilder("bash", script.toString()).start().waitFor());
       variants.put(
           "bare setsid bash true.sh",
           () -> new ProcessBuilder("setsid", "bash", script.toString()).start().waitFor());

@@ -281,9 +281,10 @@ public final class HealthMonitor implements AutoCloseable {
   }
 
   /**
-   * A listener for {@link io.workerpools.dispatch.StepDispatcher.Builder#listener} that calls {@link
-   * #workerLost} whenever a step loses its worker, so a worker seen failing is re-checked at once
-   * instead of at its next scheduled check. The built-in worker is not in the store and is skipped.
+   * A listener for {@link io.workerpools.dispatch.StepDispatcher.Builder#listener} that calls
+   * {@link #workerLost} whenever a step loses its worker, so a worker seen failing is re-checked at
+   * once instead of at its next scheduled check. The built-in worker is not in the store and is
+   * skipped.
    */
   public io.workerpools.dispatch.DispatchListener recheckLostWorkers() {
     return new io.workerpools.dispatch.DispatchListener() {

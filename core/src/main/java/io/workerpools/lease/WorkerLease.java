@@ -5,9 +5,9 @@ import io.workerpools.model.Worker;
 import java.time.Instant;
 
 /**
- * The right to run one step on one worker. A token that must be completed exactly once: close it when
- * the step ends, however it ends (try-with-resources). Closing twice is harmless; the store sees one
- * release.
+ * The right to run one step on one worker. A token that must be completed exactly once: close it
+ * when the step ends, however it ends (try-with-resources). Closing twice is harmless; the store
+ * sees one release.
  *
  * <p>While the holder lives, its resolver renews its leases in the store; if the holder dies, its
  * leases expire after the lease TTL and the worker's capacity comes back.

@@ -1,6 +1,8 @@
 package io.workerpools.model;
 
-/** The health of a worker as last seen. Only {@link #HEALTHY} and {@link #HAS_WARNINGS} get work. */
+/**
+ * The health of a worker as last seen. Only {@link #HEALTHY} and {@link #HAS_WARNINGS} get work.
+ */
 public enum HealthStatus {
   HEALTHY,
   HAS_WARNINGS,

@@ -11,9 +11,9 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * The configuration of a set of pools and workers, validated as a whole: exactly one default pool that
- * exists, unique ids and names, every worker in at least one existing pool. Immutable; changes produce
- * a new value. Used to load configuration from files and to seed stores.
+ * The configuration of a set of pools and workers, validated as a whole: exactly one default pool
+ * that exists, unique ids and names, every worker in at least one existing pool. Immutable; changes
+ * produce a new value. Used to load configuration from files and to seed stores.
  *
  * @param pools the pools by id, in insertion order
  * @param workers the workers by id, in insertion order
@@ -52,7 +52,8 @@ public record Infrastructure(
     for (WorkerPool pool : pools) {
       if (p.put(pool.id(), pool) != null) {
         throw new ConfigurationException(
-            "pools[" + i + "].id", "duplicate pool id '" + pool.id() + "'; pool ids must be unique");
+            "pools[" + i + "].id",
+            "duplicate pool id '" + pool.id() + "'; pool ids must be unique");
       }
       i++;
     }
@@ -99,7 +100,11 @@ public record Infrastructure(
       if (other != null) {
         throw new ConfigurationException(
             "worker " + w.id() + ".name",
-            "'" + w.name() + "' is already the name of worker '" + other + "'; names must be unique");
+            "'"
+                + w.name()
+                + "' is already the name of worker '"
+                + other
+                + "'; names must be unique");
       }
       for (PoolId p : w.pools()) {
         if (!pools.containsKey(p)) {

@@ -6,17 +6,17 @@ import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
- * What a step needs from a worker. Pool choice, first match wins: {@link #pool()} if set; else {@link
- * #targetDefaultPool()} (the default pool of the target the step runs on behalf of, for example a
- * cloud region) if set; else the infrastructure's default pool.
+ * What a step needs from a worker. Pool choice, first match wins: {@link #pool()} if set; else
+ * {@link #targetDefaultPool()} (the default pool of the target the step runs on behalf of, for
+ * example a cloud region) if set; else the infrastructure's default pool.
  *
  * @param pool the pool the step names, directly or through a variable the host resolved
  * @param targetDefaultPool the default pool of the step's target, if that target has one
  * @param syntax the script syntax the worker must run
- * @param affinityKey keeps steps with the same key (one deployment, one package) on one worker while
- *     it stays eligible
- * @param affinityLeaseCap with an affinity key: the most leases the affine worker may hold before the
- *     key is moved to a less loaded worker (Octopus' {@code WorkerLeaseCap})
+ * @param affinityKey keeps steps with the same key (one deployment, one package) on one worker
+ *     while it stays eligible
+ * @param affinityLeaseCap with an affinity key: the most leases the affine worker may hold before
+ *     the key is moved to a less loaded worker (Octopus' {@code WorkerLeaseCap})
  */
 public record StepRequirements(
     Optional<PoolId> pool,

@@ -12,15 +12,16 @@ import java.util.OptionalInt;
 import java.util.Set;
 
 /**
- * What a worker <em>is</em>: its configuration. Immutable and replaced as a whole when configuration
- * changes; runtime state (health, leases, draining) lives apart, so a configuration change never loses
- * it.
+ * What a worker <em>is</em>: its configuration. Immutable and replaced as a whole when
+ * configuration changes; runtime state (health, leases, draining) lives apart, so a configuration
+ * change never loses it.
  *
  * @param id unique id
  * @param name unique, non-blank display name
  * @param endpoint how a transport reaches it
  * @param pools the pools it belongs to (at least one)
- * @param enabled a disabled worker is never given work (but still counts as "in the pool" for rule 1)
+ * @param enabled a disabled worker is never given work (but still counts as "in the pool" for rule
+ *     1)
  * @param syntaxes the script syntaxes it can run (at least one)
  * @param maxConcurrentSteps the most leases it may hold at once; empty means unbounded
  * @param labels free-form labels for the host's own use
@@ -39,8 +40,8 @@ public record Worker(
   public static final WorkerId BUILT_IN_ID = WorkerId.of("built-in");
 
   /**
-   * The built-in worker: the host process itself, running steps as local child processes. It belongs
-   * to no pool; the resolver chooses it only by rule 1.
+   * The built-in worker: the host process itself, running steps as local child processes. It
+   * belongs to no pool; the resolver chooses it only by rule 1.
    */
   public static final Worker BUILT_IN =
       new Worker(
@@ -49,7 +50,8 @@ public record Worker(
           Endpoint.local(),
           Set.of(),
           true,
-          EnumSet.of(ScriptSyntax.BASH, ScriptSyntax.SH, ScriptSyntax.POWERSHELL, ScriptSyntax.PYTHON),
+          EnumSet.of(
+              ScriptSyntax.BASH, ScriptSyntax.SH, ScriptSyntax.POWERSHELL, ScriptSyntax.PYTHON),
           OptionalInt.empty(),
           Map.of());
 
@@ -112,8 +114,8 @@ public record Worker(
   }
 
   /**
-   * Builds a {@link Worker}. Defaults: name = id, enabled, bash only, no cap, no labels. The endpoint
-   * and at least one pool must be set.
+   * Builds a {@link Worker}. Defaults: name = id, enabled, bash only, no cap, no labels. The
+   * endpoint and at least one pool must be set.
    */
   public static final class Builder {
     private final String id;

@@ -4,8 +4,8 @@ import io.workerpools.ConfigurationException;
 import java.util.Objects;
 
 /**
- * A named group of workers. Which pool is the default is a property of the {@link Infrastructure}, not
- * of the pool, so that "exactly one default" holds by construction.
+ * A named group of workers. Which pool is the default is a property of the {@link Infrastructure},
+ * not of the pool, so that "exactly one default" holds by construction.
  *
  * @param id unique id
  * @param name unique, non-blank display name

@@ -9,8 +9,8 @@ import java.util.Objects;
  * @param worker the worker
  * @param workerName its name
  * @param reason why it was passed over
- * @param detail the particulars ("UNAVAILABLE since 2026-11-27T10:00:00Z: connection refused", "3 of 3
- *     leases held", "runs bash only, the step is powershell")
+ * @param detail the particulars ("UNAVAILABLE since 2026-11-27T10:00:00Z: connection refused", "3
+ *     of 3 leases held", "runs bash only, the step is powershell")
  */
 public record PassedOver(WorkerId worker, String workerName, Reason reason, String detail) {
   /** Why a worker was passed over. */

@@ -11,12 +11,14 @@ public sealed interface Resolution {
   /** The pool the step resolved to. */
   PoolId pool();
 
-  /** How the pool was chosen ("named by the step", "default pool of the target", "default pool"). */
+  /**
+   * How the pool was chosen ("named by the step", "default pool of the target", "default pool").
+   */
   String poolChoice();
 
   /**
-   * The step runs on {@code worker}: an eligible worker of the pool (rule 2), or the built-in worker
-   * (rule 1), in which case {@link Worker#isBuiltIn()} is true.
+   * The step runs on {@code worker}: an eligible worker of the pool (rule 2), or the built-in
+   * worker (rule 1), in which case {@link Worker#isBuiltIn()} is true.
    */
   record Resolved(Worker worker, PoolId pool, String poolChoice) implements Resolution {
     public Resolved {
@@ -36,11 +38,15 @@ public sealed interface Resolution {
    * @param poolChoice how the pool was chosen
    * @param kind the kind of blockage
    * @param passedOver every worker of the pool and why it was passed over
-   * @param waitingCouldHelp whether a worker may become eligible by itself (a lease ending, a health
-   *     check passing)
+   * @param waitingCouldHelp whether a worker may become eligible by itself (a lease ending, a
+   *     health check passing)
    */
   record Blocked(
-      PoolId pool, String poolChoice, Kind kind, List<PassedOver> passedOver, boolean waitingCouldHelp)
+      PoolId pool,
+      String poolChoice,
+      Kind kind,
+      List<PassedOver> passedOver,
+      boolean waitingCouldHelp)
       implements Resolution {
     public Blocked {
       Objects.requireNonNull(pool, "pool");

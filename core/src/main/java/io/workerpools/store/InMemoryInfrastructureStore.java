@@ -20,9 +20,9 @@ import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * The embedded default store: everything in this process' memory, nothing persisted. One lock guards
- * all state, and listeners are called under it, so they see changes in exactly the order they were
- * made (see {@link StoreListener} for what listeners may do).
+ * The embedded default store: everything in this process' memory, nothing persisted. One lock
+ * guards all state, and listeners are called under it, so they see changes in exactly the order
+ * they were made (see {@link StoreListener} for what listeners may do).
  */
 public final class InMemoryInfrastructureStore implements InfrastructureStore {
   private static final org.slf4j.Logger LOG =
@@ -63,7 +63,8 @@ public final class InMemoryInfrastructureStore implements InfrastructureStore {
   public void removePool(PoolId pool) {
     synchronized (lock) {
       if (infra.pool(pool).isEmpty()) {
-        throw new ConfigurationException("pool " + pool, "does not exist; known pools: " + infra.pools().keySet());
+        throw new ConfigurationException(
+            "pool " + pool, "does not exist; known pools: " + infra.pools().keySet());
       }
       infra = infra.withoutPool(pool);
       fire(new StoreEvent.PoolRemoved(pool));

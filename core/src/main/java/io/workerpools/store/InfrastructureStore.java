@@ -21,13 +21,13 @@ import java.util.Set;
  *
  * <ul>
  *   <li>Thread-safe; every method may be called from any thread.
- *   <li>Configuration changes are validated as {@link Infrastructure} validates them (unknown pool ids,
- *       duplicate names, removing the default pool or a pool with workers, ...) and rejected with a
- *       {@link io.workerpools.ConfigurationException} naming the field.
+ *   <li>Configuration changes are validated as {@link Infrastructure} validates them (unknown pool
+ *       ids, duplicate names, removing the default pool or a pool with workers, ...) and rejected
+ *       with a {@link io.workerpools.ConfigurationException} naming the field.
  *   <li>{@link #tryAcquireLease} is atomic across every node sharing the store: it grants the lease
  *       only if the worker exists, is enabled, is not draining and holds fewer leases than its cap.
- *       This is the one check that must hold under concurrency; the caller has already checked health
- *       and syntax against its own view.
+ *       This is the one check that must hold under concurrency; the caller has already checked
+ *       health and syntax against its own view.
  *   <li>{@link #releaseLease} returns true exactly once per granted lease.
  *   <li>Every change is announced to listeners as a {@link StoreEvent}, after it is made.
  *   <li>Failures to reach the store's backend throw {@link StoreUnavailableException}.
@@ -80,8 +80,8 @@ public interface InfrastructureStore extends AutoCloseable {
   // ---- leases ----
 
   /**
-   * Grants the lease atomically if the worker exists (or is the built-in worker), is enabled, is not
-   * draining, and holds fewer leases than its cap; otherwise returns empty.
+   * Grants the lease atomically if the worker exists (or is the built-in worker), is enabled, is
+   * not draining, and holds fewer leases than its cap; otherwise returns empty.
    */
   Optional<LeaseRecord> tryAcquireLease(LeaseClaim claim);
 

@@ -9,8 +9,8 @@ import java.util.Objects;
  * A request to the store for one lease on one worker.
  *
  * @param leaseId the new lease's id, made by the claimant (unique: a UUID or similar)
- * @param worker the worker to lease ({@link io.workerpools.model.Worker#BUILT_IN_ID} for the built-in
- *     worker, which has no cap)
+ * @param worker the worker to lease ({@link io.workerpools.model.Worker#BUILT_IN_ID} for the
+ *     built-in worker, which has no cap)
  * @param pool the pool the step resolved to
  * @param holder who holds it: the host node's id, renewed by that node while it lives
  * @param stepId the host's id of the step, for people reading the lease list

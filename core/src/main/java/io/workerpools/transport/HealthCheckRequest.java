@@ -8,9 +8,9 @@ import java.util.Optional;
  * What a health check should do.
  *
  * @param timeout the longest the check may take; the transport reports {@code UNAVAILABLE} after it
- * @param healthScript a script to run after connecting; exit 0 is healthy, output lines on stderr (or
- *     the exit code {@link #WARNING_EXIT_CODE}) mean warnings, any other exit code is unhealthy. Empty:
- *     connectivity only.
+ * @param healthScript a script to run after connecting; exit 0 is healthy, output lines on stderr
+ *     (or the exit code {@link #WARNING_EXIT_CODE}) mean warnings, any other exit code is
+ *     unhealthy. Empty: connectivity only.
  */
 public record HealthCheckRequest(Duration timeout, Optional<ScriptRequest> healthScript) {
   /** A health script that exits with this code reports {@code HAS_WARNINGS}. */

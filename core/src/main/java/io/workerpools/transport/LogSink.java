@@ -1,9 +1,9 @@
 package io.workerpools.transport;
 
 /**
- * Receives a running script's output, line by line. Called from transport threads (for one execution,
- * never concurrently); must be quick and must not block: hand lines off if you write them somewhere
- * slow. Lines arrive already masked.
+ * Receives a running script's output, line by line. Called from transport threads (for one
+ * execution, never concurrently); must be quick and must not block: hand lines off if you write
+ * them somewhere slow. Lines arrive already masked.
  */
 @FunctionalInterface
 public interface LogSink {

@@ -27,8 +27,8 @@ import java.util.UUID;
  * @param files files placed beside the script in its working directory
  * @param timeout the longest the script may run; empty: no limit
  * @param isolation whether the script must run alone on its worker
- * @param mutexName the name of the isolation mutex (scripts with different names do not exclude each
- *     other)
+ * @param mutexName the name of the isolation mutex (scripts with different names do not exclude
+ *     each other)
  * @param mutexTimeout how long to wait for the isolation mutex
  * @param keepWorkingDirectory keep the working directory after the script ends (for debugging)
  * @param runAsUser run as this OS user instead of the host's (local transport; needs privileges)
@@ -263,7 +263,9 @@ public record ScriptRequest(
       if (name == null || !name.matches("[A-Za-z_][A-Za-z0-9_]*")) {
         throw new ConfigurationException(
             "environment",
-            "'" + name + "' is not a valid variable name: use letters, digits and '_', not starting"
+            "'"
+                + name
+                + "' is not a valid variable name: use letters, digits and '_', not starting"
                 + " with a digit");
       }
     }

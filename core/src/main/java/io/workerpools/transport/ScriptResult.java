@@ -12,7 +12,8 @@ import java.util.OptionalInt;
  * @param duration from start to end as the transport saw it
  * @param message what went wrong, in words (empty when the script exited)
  */
-public record ScriptResult(Outcome outcome, OptionalInt exitCode, Duration duration, String message) {
+public record ScriptResult(
+    Outcome outcome, OptionalInt exitCode, Duration duration, String message) {
 
   /** How a script ended. Only {@link #EXITED} carries an exit code. */
   public enum Outcome {

@@ -46,8 +46,8 @@ public final class SensitiveMasker {
   }
 
   /**
-   * The text with every sensitive value replaced. A value that spans several lines is masked in each
-   * of its lines as well, so a multi-line secret never shows a line of itself.
+   * The text with every sensitive value replaced. A value that spans several lines is masked in
+   * each of its lines as well, so a multi-line secret never shows a line of itself.
    */
   public String mask(String text) {
     if (values.isEmpty() || text.isEmpty()) {

@@ -39,8 +39,8 @@ import java.util.stream.Stream;
  * <ol>
  *   <li>Nothing configured: the step runs on the built-in worker.
  *   <li>One listening agent added to the default pool: the same step now runs on that worker.
- *   <li>A second pool with two polling agents, and an action with max parallelism: steps spread over
- *       the workers, several at once, with live log lines prefixed by step and worker.
+ *   <li>A second pool with two polling agents, and an action with max parallelism: steps spread
+ *       over the workers, several at once, with live log lines prefixed by step and worker.
  *   <li>The built-in worker switched off and the default pool emptied: the step fails clearly.
  *   <li>A summary table.
  * </ol>
@@ -82,7 +82,11 @@ public final class Demo {
         WorkerResolver resolver = WorkerResolver.builder(store).nodeId("demo-host").build();
         HealthMonitor health =
             HealthMonitor.builder(store, List.of(local, tentacle))
-                .policy(HealthPolicy.builder().interval(Duration.ofSeconds(5)).timeout(Duration.ofSeconds(3)).build())
+                .policy(
+                    HealthPolicy.builder()
+                        .interval(Duration.ofSeconds(5))
+                        .timeout(Duration.ofSeconds(3))
+                        .build())
                 .build()
                 .start();
         StepDispatcher dispatcher =
@@ -92,18 +96,20 @@ public final class Demo {
                 .listener(health.recheckLostWorkers())
                 .build()) {
 
-      StepLogSink live =
-          l -> out.println("    | " + l.prefixedText());
+      StepLogSink live = l -> out.println("    | " + l.prefixedText());
 
       act("1. Nothing configured: the step resolves to the empty default pool.");
       StepResult r1 = deploy(dispatcher, "deploy-1", StepRequirements.anyPool(), live);
-      expect(r1.succeeded() && r1.worker().orElseThrow().equals(Worker.BUILT_IN_ID),
-          "ran on the built-in worker", r1);
+      expect(
+          r1.succeeded() && r1.worker().orElseThrow().equals(Worker.BUILT_IN_ID),
+          "ran on the built-in worker",
+          r1);
 
       act("2. One listening agent dropped into the default pool; the same step, unchanged.");
       AgentProcess a1 = AgentProcess.listen(home.resolve("agent-1"), tentacle.thumbprint());
       agents.add(a1);
-      out.println("   started agent-1 on 127.0.0.1:" + a1.port() + ", thumbprint " + a1.thumbprint());
+      out.println(
+          "   started agent-1 on 127.0.0.1:" + a1.port() + ", thumbprint " + a1.thumbprint());
       Worker w1 =
           Worker.builder("agent-1")
               .endpoint(
@@ -116,8 +122,10 @@ public final class Demo {
       store.putWorker(w1);
       health.check(w1.id()).toCompletableFuture().get(30, TimeUnit.SECONDS);
       StepResult r2 = deploy(dispatcher, "deploy-2", StepRequirements.anyPool(), live);
-      expect(r2.succeeded() && r2.worker().orElseThrow().equals(w1.id()),
-          "ran on agent-1, not on the host", r2);
+      expect(
+          r2.succeeded() && r2.worker().orElseThrow().equals(w1.id()),
+          "ran on agent-1, not on the host",
+          r2);
 
       act("3. A pool of two polling agents; six steps of one action, at most 4 at once.");
       store.putPool(WorkerPool.of("linux", "Linux workers"));
@@ -125,10 +133,15 @@ public final class Demo {
         String subscription = "sub-" + id;
         AgentProcess a =
             AgentProcess.poll(
-                home.resolve(id), tentacle.thumbprint(), tentacle.pollingAddress(), subscription, 3);
+                home.resolve(id),
+                tentacle.thumbprint(),
+                tentacle.pollingAddress(),
+                subscription,
+                3);
         agents.add(a);
         tentacle.registerPollingAgent(subscription, a.thumbprint());
-        out.println("   started " + id + " polling as " + subscription + ", thumbprint " + a.thumbprint());
+        out.println(
+            "   started " + id + " polling as " + subscription + ", thumbprint " + a.thumbprint());
         Worker w =
             Worker.builder(id)
                 .endpoint(
@@ -164,9 +177,14 @@ public final class Demo {
         }
         ok &= r.succeeded();
       }
-      expect(onPoller1 > 0 && onPoller1 < 6,
-          "spread over both polling workers (" + onPoller1 + " on poller-1, "
-              + (6 - onPoller1) + " on poller-2)", null);
+      expect(
+          onPoller1 > 0 && onPoller1 < 6,
+          "spread over both polling workers ("
+              + onPoller1
+              + " on poller-1, "
+              + (6 - onPoller1)
+              + " on poller-2)",
+          null);
 
       act("4. Built-in worker switched off and the default pool emptied.");
       store.setBuiltInWorkerEnabled(false);
@@ -191,12 +209,15 @@ public final class Demo {
       StepDispatcher dispatcher, String id, StepRequirements req, StepLogSink live)
       throws Exception {
     Step step =
-        Step.builder(id, ScriptRequest.builder(io.workerpools.model.ScriptSyntax.BASH, DEPLOY_SCRIPT)
-                .argument("web-app v1.2")
-                .build())
+        Step.builder(
+                id,
+                ScriptRequest.builder(io.workerpools.model.ScriptSyntax.BASH, DEPLOY_SCRIPT)
+                    .argument("web-app v1.2")
+                    .build())
             .requirements(req)
             .build();
-    StepResult r = dispatcher.dispatch(step, live).result().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    StepResult r =
+        dispatcher.dispatch(step, live).result().toCompletableFuture().get(60, TimeUnit.SECONDS);
     record(r, "default");
     return r;
   }
@@ -212,8 +233,17 @@ public final class Demo {
   }
 
   private void expect(boolean condition, String what, StepResult r) {
-    out.println("   " + (condition ? "OK   " : "FAIL ") + what + (r == null ? "" : "  [" + r.status()
-        + " on " + r.worker().map(Object::toString).orElse("-") + "]"));
+    out.println(
+        "   "
+            + (condition ? "OK   " : "FAIL ")
+            + what
+            + (r == null
+                ? ""
+                : "  ["
+                    + r.status()
+                    + " on "
+                    + r.worker().map(Object::toString).orElse("-")
+                    + "]"));
     ok &= condition;
   }
 

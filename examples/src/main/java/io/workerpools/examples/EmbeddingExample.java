@@ -11,9 +11,9 @@ import io.workerpools.transport.LogSink;
 import io.workerpools.transport.ScriptRequest;
 
 /**
- * The few lines a host needs: a store, a resolver, a dispatcher, and a step. With nothing configured
- * the step runs on the built-in worker; add workers to the store and the same code runs it on them.
- * The README shows this class.
+ * The few lines a host needs: a store, a resolver, a dispatcher, and a step. With nothing
+ * configured the step runs on the built-in worker; add workers to the store and the same code runs
+ * it on them. The README shows this class.
  */
 public final class EmbeddingExample {
   private EmbeddingExample() {}

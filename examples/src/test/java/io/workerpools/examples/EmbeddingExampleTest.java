@@ -25,8 +25,7 @@ class EmbeddingExampleTest {
   @Test
   void theReadmeShowsTheSnippetAsCompiled() throws Exception {
     String source =
-        Files.readString(
-            Path.of("src/main/java/io/workerpools/examples/EmbeddingExample.java"));
+        Files.readString(Path.of("src/main/java/io/workerpools/examples/EmbeddingExample.java"));
     String snippet =
         source.substring(
             source.indexOf("// --- README snippet start") + "// --- README snippet start".length(),
