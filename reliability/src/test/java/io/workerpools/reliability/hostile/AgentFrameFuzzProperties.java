@@ -221,7 +221,7 @@ class AgentFrameFuzzProperties {
 
   // ---- properties ----
 
-  @Property(tries = 60)
+  @Property(tries = 40)
   void agentSurvivesAnyMalformedFrame(@ForAll("hostileStreams") List<byte[]> stream)
       throws IOException {
     TRIES.incrementAndGet();
@@ -237,7 +237,7 @@ class AgentFrameFuzzProperties {
     assertAgentStillServes();
   }
 
-  @Property(tries = 60)
+  @Property(tries = 40)
   void wellFramedGarbageGetsANamedErrorAndTheConnectionGoesOn(
       @ForAll("wellFramedGarbage") byte[] payload) throws IOException {
     try (Hostile.RawClient c = new Hostile.RawClient(address, agent.thumbprint())) {
@@ -260,7 +260,7 @@ class AgentFrameFuzzProperties {
 
   @Example
   void agentAnswersAFloodOfSmallFramesInOrder() throws Exception {
-    int n = 5_000;
+    int n = 3_000;
     try (Hostile.RawClient c = new Hostile.RawClient(address, agent.thumbprint())) {
       // Write on another thread while this one reads: the agent's replies must not be held up
       // behind our writes (that would deadlock on full socket buffers).

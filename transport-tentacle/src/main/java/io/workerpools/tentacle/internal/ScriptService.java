@@ -5,11 +5,9 @@ import io.workerpools.tentacle.internal.Messages.LogEntry;
 import io.workerpools.tentacle.internal.Messages.ScriptStatus;
 import io.workerpools.tentacle.internal.Messages.StartScript;
 import io.workerpools.transport.SensitiveMasker;
-import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -62,6 +60,9 @@ public final class ScriptService implements AutoCloseable {
   private static final Pattern TICKET = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
   private static final ObjectMapper JSON = Wire.MAPPER;
   private static final int MUTEX_PERMITS = 1 << 20;
+
+  /** The most log text one status reply carries, in (estimated) JSON bytes: 8 MiB. */
+  static final long MAX_REPLY_LOG_BYTES = 8L * 1024 * 1024;
 
   private final Path root;
   private final Map<String, Run> runs = new ConcurrentHashMap<>();
@@ -559,8 +560,9 @@ public final class ScriptService implements AutoCloseable {
                 s.timeoutMillis(),
                 TimeUnit.MILLISECONDS);
       }
-      CompletableFuture<Void> out = pump(p.getInputStream(), "STDOUT");
-      CompletableFuture<Void> err = pump(p.getErrorStream(), "STDERR");
+      LineReader lines = new LineReader(LineReader.DEFAULT_MAX_CHARS, s.sensitiveValues());
+      CompletableFuture<Void> out = pump(lines, p.getInputStream(), "STDOUT");
+      CompletableFuture<Void> err = pump(lines, p.getErrorStream(), "STDERR");
       ScheduledFuture<?> t = timeout;
       CompletableFuture.allOf(out, err, p.onExit())
           .whenComplete(
@@ -578,15 +580,13 @@ public final class ScriptService implements AutoCloseable {
               });
     }
 
-    private CompletableFuture<Void> pump(InputStream in, String source) {
+    private CompletableFuture<Void> pump(LineReader lines, InputStream in, String source) {
       return CompletableFuture.runAsync(
           () -> {
-            try (BufferedReader r =
-                new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-              String line;
-              while ((line = r.readLine()) != null) {
-                append(source, line);
-              }
+            // Bounded pieces, not readLine(): a script printing megabytes without a newline must
+            // not make one huge log entry (nor one status reply over the frame limit).
+            try (in) {
+              lines.pump(in, line -> append(source, line));
             } catch (IOException e) {
               // the process was killed: its pipes closed
             }
@@ -688,16 +688,31 @@ public final class ScriptService implements AutoCloseable {
 
     synchronized ScriptStatus snapshot(long after) {
       int from = (int) Math.min(Math.max(after, 0), log.size());
-      List<LogEntry> lines = List.copyOf(log.subList(from, log.size()));
-      boolean done = isComplete();
+      // Bound the reply (a backlog of many megabytes must not make a frame over the limit): count
+      // each character as up to 6 JSON bytes (a control character becomes a six-character escape).
+      // A reply cut
+      // short reports RUNNING, so the host asks again from where it stopped.
+      int to = from;
+      long budget = 0;
+      while (to < log.size()) {
+        long cost = log.get(to).text().length() * 6L + 128;
+        if (to > from && budget + cost > MAX_REPLY_LOG_BYTES) {
+          break;
+        }
+        budget += cost;
+        to++;
+      }
+      List<LogEntry> lines = List.copyOf(log.subList(from, to));
+      boolean truncated = to < log.size();
+      boolean done = isComplete() && !truncated;
       return new ScriptStatus(
           ticket,
-          state.state(),
+          truncated && isComplete() ? "RUNNING" : state.state(),
           done ? state.outcome() : null,
           done ? state.exitCode() : 0,
           lines,
-          log.size(),
-          state.message() == null ? "" : state.message());
+          to,
+          truncated || state.message() == null ? "" : state.message());
     }
 
     synchronized ScriptStatus awaitStatus(long after, long waitForMillis)
