@@ -560,6 +560,18 @@ public final class ScriptService implements AutoCloseable {
                 s.timeoutMillis(),
                 TimeUnit.MILLISECONDS);
       }
+      // When the script exits, whatever it left running in its process group dies with it (as on
+      // the built-in worker): a background child still holding stdout would otherwise keep the
+      // step from completing until that child ends.
+      p.onExit()
+          .thenRun(
+              () -> {
+                try {
+                  threads.execute(() -> killGroup(p.pid()));
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                  killGroup(p.pid());
+                }
+              });
       LineReader lines = new LineReader(LineReader.DEFAULT_MAX_CHARS, s.sensitiveValues());
       CompletableFuture<Void> out = pump(lines, p.getInputStream(), "STDOUT");
       CompletableFuture<Void> err = pump(lines, p.getErrorStream(), "STDERR");
@@ -758,26 +770,36 @@ public final class ScriptService implements AutoCloseable {
   }
 
   /**
+   * Kills the process group led by {@code pid} (a script started under {@code setsid}), if there is
+   * one: its members may have been re-parented away from the script, even after it exited.
+   */
+  static void killGroup(long pid) {
+    if (SETSID == null) {
+      return;
+    }
+    try {
+      Process k =
+          new ProcessBuilder("kill", "-KILL", "--", "-" + pid)
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+              .start();
+      k.waitFor(5, TimeUnit.SECONDS);
+    } catch (IOException e) {
+      LOG.warn("cannot kill process group {}: {}", pid, e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
    * Kills a process and all its descendants: its whole process group when it was started with
    * {@code setsid} (this reaches orphans re-parented away from it), and every descendant still
    * linked to it.
    */
   public static void killTree(Process p) {
     ProcessHandle h = p.toHandle();
-    if (SETSID != null && p.isAlive()) {
-      try {
-        Process k =
-            new ProcessBuilder("kill", "-KILL", "--", "-" + p.pid())
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .start();
-        k.waitFor(5, TimeUnit.SECONDS);
-      } catch (IOException e) {
-        LOG.warn("cannot kill process group {}: {}", p.pid(), e.toString());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    // Even when the script itself has exited: its process group may still hold its leftovers.
+    killGroup(p.pid());
     for (int round = 0; round < 2; round++) {
       h.descendants().forEach(ProcessHandle::destroyForcibly);
     }
