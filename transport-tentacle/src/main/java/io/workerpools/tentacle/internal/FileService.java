@@ -75,6 +75,31 @@ public final class FileService {
     return target;
   }
 
+  /**
+   * Refuses a path whose nearest existing ancestor (or itself, with {@code includeTarget}) is a
+   * symbolic link, or lies under one, that leads out of the files directory: lexical confinement
+   * alone would let {@code link/x} write through {@code link -> /elsewhere}.
+   */
+  private void checkNoLinkOut(Path target, String path, boolean includeTarget) {
+    try {
+      Path realRoot = root.toRealPath();
+      Path probe = includeTarget ? target : target.getParent();
+      while (probe != null && !Files.exists(probe)) {
+        probe = probe.getParent();
+      }
+      if (probe != null && !probe.toRealPath().startsWith(realRoot)) {
+        throw new IllegalArgumentException(
+            "path '"
+                + path
+                + "' resolves outside the agent's files directory through a symbolic link;"
+                + " give a path whose directories are inside it");
+      }
+    } catch (IOException e) {
+      throw new IllegalArgumentException(
+          "cannot check path '" + path + "' against the files directory: " + e.getMessage(), e);
+    }
+  }
+
   /** Reads an upload's chunks from {@code in} into its place; checks length and SHA-256. */
   public FileInfo receive(Messages.Upload u, FrameSource in) throws IOException {
     Path target;
@@ -82,6 +107,7 @@ public final class FileService {
     target = null;
     try {
       target = confine(root, u.path());
+      checkNoLinkOut(target, u.path(), false);
       if (u.length() < 0) {
         throw new IllegalArgumentException("length must not be negative but was " + u.length());
       }
@@ -155,6 +181,7 @@ public final class FileService {
   /** Describes a file to download (after confinement). */
   public FileInfo describe(Messages.Download d) throws IOException {
     Path p = confine(root, d.path());
+    checkNoLinkOut(p, d.path(), true);
     if (!Files.isRegularFile(p)) {
       throw new IllegalArgumentException(
           "no file '" + d.path() + "' in the agent's files directory");
