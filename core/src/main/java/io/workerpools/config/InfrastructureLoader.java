@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -108,6 +109,12 @@ public final class InfrastructureLoader {
         .setSerializationInclusion(JsonInclude.Include.NON_EMPTY);
   }
 
+  /**
+   * What an endpoint kind looks like: a lower-case name ({@code ssh}, {@code tentacle-polling}).
+   */
+  private static final java.util.regex.Pattern KIND =
+      java.util.regex.Pattern.compile("[a-z][a-z0-9._-]*");
+
   private InfrastructureLoader() {}
 
   /** Loads a file; its format is chosen by {@link Format#of(Path)}. */
@@ -115,6 +122,9 @@ public final class InfrastructureLoader {
     String text;
     try {
       text = Files.readString(file, StandardCharsets.UTF_8);
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw new ConfigurationException(
+          "file", "'" + file + "' is not UTF-8 text; save it as UTF-8 (JSON and YAML are)", e);
     } catch (IOException e) {
       throw new ConfigurationException("file", "cannot read '" + file + "': " + e.getMessage(), e);
     }
@@ -150,6 +160,15 @@ public final class InfrastructureLoader {
                   e.getKnownPropertyIds().stream().map(String::valueOf).toList())
               + lines.best(field, e.getLocation()),
           e);
+    } catch (MismatchedInputException e) {
+      String field = path(e);
+      if (field.isEmpty() && String.valueOf(e.getOriginalMessage()).startsWith("No content")) {
+        throw new ConfigurationException("(document)", "is empty" + lines.at(null), e);
+      }
+      throw new ConfigurationException(
+          field.isEmpty() ? "(document)" : field,
+          mismatch(e) + lines.best(field, e.getLocation()),
+          e);
     } catch (JsonMappingException e) {
       String field = path(e);
       throw new ConfigurationException(
@@ -157,14 +176,12 @@ public final class InfrastructureLoader {
           firstLine(e.getOriginalMessage()) + lines.best(field, e.getLocation()),
           e);
     } catch (JsonProcessingException e) {
+      String why = syntaxError(e.getOriginalMessage());
+      if (why.contains("exceeds the limit")) {
+        why += " Split the file, or write it as JSON, which has no such limit";
+      }
       throw new ConfigurationException(
-          "(document)",
-          "not valid "
-              + format
-              + ": "
-              + firstLine(e.getOriginalMessage())
-              + lines.at(e.getLocation()),
-          e);
+          "(document)", "not valid " + format + ": " + why + lines.at(problemAt(e)), e);
     } catch (IOException e) {
       throw new ConfigurationException("(document)", "cannot be read: " + e.getMessage(), e);
     }
@@ -225,6 +242,95 @@ public final class InfrastructureLoader {
     }
     int nl = s.indexOf('\n');
     return nl < 0 ? s : s.substring(0, nl);
+  }
+
+  /**
+   * A parser's message without the source snippets YAML adds (indented lines, "in 'reader'"), so
+   * that "found character '\t' that cannot start any token" is kept on one line.
+   */
+  private static String syntaxError(String message) {
+    if (message == null) {
+      return "invalid syntax";
+    }
+    List<String> kept = new ArrayList<>();
+    for (String l : message.split("\r?\n")) {
+      String t = l.strip();
+      if (t.isEmpty() || Character.isWhitespace(l.charAt(0)) || t.startsWith("in 'reader'")) {
+        continue;
+      }
+      kept.add(t.replaceAll(" in 'reader', line \\d+, column \\d+:?$", ""));
+    }
+    return kept.isEmpty() ? firstLine(message) : String.join("; ", kept);
+  }
+
+  /** Where YAML saw the problem (not where the construct it was reading began). */
+  private static JsonLocation problemAt(JsonProcessingException e) {
+    if (e.getCause() instanceof org.yaml.snakeyaml.error.MarkedYAMLException) {
+      org.yaml.snakeyaml.error.Mark m =
+          ((org.yaml.snakeyaml.error.MarkedYAMLException) e.getCause()).getProblemMark();
+      if (m != null) {
+        return new JsonLocation(null, -1, m.getLine() + 1, m.getColumn() + 1);
+      }
+    }
+    return e.getLocation();
+  }
+
+  /** "expected a whole number but got 'four'", instead of Jackson's words about Java types. */
+  private static String mismatch(MismatchedInputException e) {
+    Class<?> t = e.getTargetType();
+    String expected;
+    if (t == null) {
+      return firstLine(e.getOriginalMessage());
+    } else if (t == Integer.class || t == int.class || t == Long.class || t == long.class) {
+      expected = "a whole number";
+    } else if (t == Boolean.class || t == boolean.class) {
+      expected = "true or false";
+    } else if (t == String.class) {
+      expected = "text";
+    } else if (java.util.Collection.class.isAssignableFrom(t)) {
+      expected = "a list, like [a, b]";
+    } else if (Map.class.isAssignableFrom(t)) {
+      expected = "a mapping of names to text, like {key: value}";
+    } else if (t == PoolModel.class) {
+      expected = "a pool, like {id: linux, name: Linux}";
+    } else if (t == WorkerModel.class) {
+      expected = "a worker, like {id: w1, endpoint: {kind: ssh, address: host}, pools: [linux]}";
+    } else if (t == EndpointModel.class) {
+      expected = "an endpoint, like {kind: ssh, address: host, properties: {user: deploy}}";
+    } else if (t == FileModel.class) {
+      expected = "a mapping with defaultPool, pools and workers";
+    } else {
+      return firstLine(e.getOriginalMessage());
+    }
+    return "expected " + expected + " but got " + given(e);
+  }
+
+  private static String given(MismatchedInputException e) {
+    if (e instanceof com.fasterxml.jackson.databind.exc.InvalidFormatException) {
+      Object v = ((com.fasterxml.jackson.databind.exc.InvalidFormatException) e).getValue();
+      if (v instanceof String) {
+        return ((String) v).isEmpty() ? "an empty value" : "'" + v + "'";
+      }
+      return String.valueOf(v);
+    }
+    String m = String.valueOf(e.getOriginalMessage());
+    java.util.regex.Matcher str =
+        java.util.regex.Pattern.compile("from String value \\('(.*)'\\)").matcher(m);
+    if (str.find()) {
+      return str.group(1).isEmpty() ? "an empty value" : "'" + str.group(1) + "'";
+    }
+    if (m.contains("from Object value")) {
+      return "a mapping";
+    }
+    if (m.contains("from Array value")) {
+      return "a list";
+    }
+    java.util.regex.Matcher other =
+        java.util.regex.Pattern.compile("from ([A-Za-z-]+) value").matcher(m);
+    if (other.find()) {
+      return "a " + other.group(1).toLowerCase(Locale.ROOT) + " value";
+    }
+    return "something else (" + firstLine(e.getOriginalMessage()) + ")";
   }
 
   private static String path(JsonMappingException e) {
@@ -484,6 +590,16 @@ public final class InfrastructureLoader {
       }
       EndpointModel em = wm.endpoint();
       String kind = required(f + ".endpoint.kind", em.kind());
+      if (!KIND.matcher(kind).matches()) {
+        String lower = kind.strip().toLowerCase(Locale.ROOT);
+        throw error(
+            f + ".endpoint.kind",
+            "'"
+                + kind
+                + "' is not an endpoint kind: kinds are lower-case names such as local, ssh,"
+                + " tentacle-listening, tentacle-polling, or one your host's transport defines"
+                + (KIND.matcher(lower).matches() ? "; did you mean '" + lower + "'?" : ""));
+      }
       Endpoint endpoint =
           at(f + ".endpoint", () -> new Endpoint(kind, em.address(), nonNull(em.properties())));
       if (wm.pools() == null || wm.pools().isEmpty()) {
