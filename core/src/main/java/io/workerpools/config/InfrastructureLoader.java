@@ -115,6 +115,9 @@ public final class InfrastructureLoader {
   private static final java.util.regex.Pattern KIND =
       java.util.regex.Pattern.compile("[a-z][a-z0-9._-]*");
 
+  /** SnakeYAML's default limit on a document's size, in code points (3 MiB). */
+  static final int MAX_YAML_CODE_POINTS = 3 * 1024 * 1024;
+
   private InfrastructureLoader() {}
 
   /** Loads a file; its format is chosen by {@link Format#of(Path)}. */
@@ -144,6 +147,18 @@ public final class InfrastructureLoader {
     Lines lines = new Lines(source);
     if (text == null || text.isBlank()) {
       throw new ConfigurationException("(document)", "is empty" + lines.at(null));
+    }
+    if (format == Format.YAML
+        && text.length() > MAX_YAML_CODE_POINTS
+        && text.codePointCount(0, text.length()) > MAX_YAML_CODE_POINTS) {
+      // Checked up front: the parser would read (slowly) up to its limit before saying so.
+      throw new ConfigurationException(
+          "(document)",
+          "is larger than the YAML parser's limit of "
+              + MAX_YAML_CODE_POINTS
+              + " characters"
+              + lines.at(null)
+              + ". Split the file, or write it as JSON, which has no such limit");
     }
     FileModel model;
     try {

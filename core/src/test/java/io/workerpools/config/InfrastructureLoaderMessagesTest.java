@@ -80,4 +80,26 @@ class InfrastructureLoaderMessagesTest {
         .isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("is not UTF-8 text");
   }
+
+  @Test
+  void aYamlFileOverTheParserLimitIsRefusedUpFrontSuggestingJson() {
+    String big = "x".repeat(InfrastructureLoader.MAX_YAML_CODE_POINTS + 1);
+    assertThatThrownBy(
+            () ->
+                InfrastructureLoader.parse(
+                    "defaultPool: d\npools:\n  - {id: d, name: D, description: " + big + "}\n",
+                    Format.YAML))
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("larger than the YAML parser's limit")
+        .hasMessageContaining("JSON");
+    org.assertj.core.api.Assertions.assertThat(
+            InfrastructureLoader.parse(
+                    "{\"defaultPool\": \"d\", \"pools\": [{\"id\": \"d\", \"name\": \"D\","
+                        + " \"description\": \""
+                        + big
+                        + "\"}]}",
+                    Format.JSON)
+                .pools())
+        .hasSize(1);
+  }
 }

@@ -221,7 +221,7 @@ class AgentFrameFuzzProperties {
 
   // ---- properties ----
 
-  @Property(tries = 40)
+  @Property(tries = 30)
   void agentSurvivesAnyMalformedFrame(@ForAll("hostileStreams") List<byte[]> stream)
       throws IOException {
     TRIES.incrementAndGet();
@@ -237,7 +237,7 @@ class AgentFrameFuzzProperties {
     assertAgentStillServes();
   }
 
-  @Property(tries = 40)
+  @Property(tries = 30)
   void wellFramedGarbageGetsANamedErrorAndTheConnectionGoesOn(
       @ForAll("wellFramedGarbage") byte[] payload) throws IOException {
     try (Hostile.RawClient c = new Hostile.RawClient(address, agent.thumbprint())) {

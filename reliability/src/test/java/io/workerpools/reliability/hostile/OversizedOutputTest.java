@@ -15,10 +15,10 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -28,6 +28,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * and the lease is released.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@ExtendWith(SharedRig.class)
 class OversizedOutputTest {
   /** The largest line the host may receive, in UTF-8 bytes. */
   static final int LINE_BOUND = LocalProcessTransport.DEFAULT_MAX_LINE_BYTES;
@@ -37,13 +38,8 @@ class OversizedOutputTest {
   Rig rig;
 
   @BeforeAll
-  void start() throws IOException {
-    rig = new Rig();
-  }
-
-  @AfterAll
-  void stop() {
-    rig.close();
+  void start(Rig shared) throws IOException {
+    rig = shared;
   }
 
   private void assertBoundedAndReleased(Rig.Lines lines) {

@@ -15,12 +15,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -33,6 +33,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * directory or the script's working directory.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@ExtendWith(SharedRig.class)
 class PathTraversalTest {
   Rig rig;
   Worker worker;
@@ -40,15 +41,10 @@ class PathTraversalTest {
   Path outside;
 
   @BeforeAll
-  void start() throws IOException {
-    rig = new Rig();
+  void start(Rig shared) throws IOException {
+    rig = shared;
     worker = rig.store.infrastructure().workers().values().iterator().next();
     files = rig.agentHome.resolve("files").toAbsolutePath();
-  }
-
-  @AfterAll
-  void stop() {
-    rig.close();
   }
 
   @BeforeEach
