@@ -55,24 +55,31 @@ public final class LineReader {
     StringBuilder line = new StringBuilder();
     int n;
     while ((n = r.read(buf)) >= 0) {
+      int start = 0; // the part of buf not yet in line
       for (int i = 0; i < n; i++) {
-        char c = buf[i];
-        if (c == '\n') {
-          int end = line.length();
-          if (end > 0 && line.charAt(end - 1) == '\r') {
-            end--;
+        if (buf[i] == '\n') {
+          int end = i;
+          if (line.length() == 0) {
+            if (end > start && buf[end - 1] == '\r') {
+              end--;
+            }
+            out.accept(new String(buf, start, end - start));
+          } else {
+            line.append(buf, start, i - start);
+            int len = line.length();
+            out.accept(line.substring(0, len > 0 && line.charAt(len - 1) == '\r' ? len - 1 : len));
+            line.setLength(0);
           }
-          out.accept(line.substring(0, end));
-          line.setLength(0);
-        } else {
-          line.append(c);
-          if (line.length() >= maxChars) {
-            int cut = cut(line);
-            out.accept(line.substring(0, cut));
-            line.delete(0, cut);
-          }
+          start = i + 1;
+        } else if (line.length() + (i + 1 - start) >= maxChars) {
+          line.append(buf, start, i + 1 - start);
+          start = i + 1;
+          int cut = cut(line);
+          out.accept(line.substring(0, cut));
+          line.delete(0, cut);
         }
       }
+      line.append(buf, start, n - start);
     }
     if (line.length() > 0) {
       out.accept(line.toString());

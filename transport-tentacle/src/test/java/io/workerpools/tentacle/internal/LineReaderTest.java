@@ -59,4 +59,22 @@ class LineReaderTest {
     assertThat(masked).doesNotContain(secret).contains(SensitiveMasker.MASK);
     assertThat(pieces).allSatisfy(p -> assertThat(p.length()).isLessThanOrEqualTo(64));
   }
+
+  @Property(tries = 50)
+  void piecesAreBoundedAndRejoinToTheInputWhateverTheText(
+      @ForAll("texts") String text, @ForAll @IntRange(min = 16, max = 200) int maxChars)
+      throws IOException {
+    List<String> pieces =
+        read(new LineReader(maxChars, List.of()), text.getBytes(StandardCharsets.UTF_8));
+    assertThat(pieces).allSatisfy(p -> assertThat(p.length()).isLessThanOrEqualTo(maxChars));
+    assertThat(String.join("", pieces)).isEqualTo(text.replace("\n", ""));
+  }
+
+  @net.jqwik.api.Provide
+  net.jqwik.api.Arbitrary<String> texts() {
+    return net.jqwik.api.Arbitraries.of("a", "b", "\u00e9", "\uD83D\uDE00", "\n", "xyz")
+        .list()
+        .ofMaxSize(12_000)
+        .map(l -> String.join("", l));
+  }
 }
