@@ -44,8 +44,8 @@ import java.util.regex.Pattern;
  *   <li>no lease is granted on a worker above its cap, disabled, draining, or no longer configured;
  *   <li>no lease is granted on the built-in worker while the default pool holds a worker, while the
  *       built-in worker is switched off, or for a pool other than the current default;
- *   <li>no two starts of one action overlap beyond its max parallelism (counted from the step's
- *       start to the release of its lease);
+ *   <li>no more invocations of one action run at once on one host node than its max parallelism
+ *       (counted from the step's start to the release of its lease; the gate is per dispatcher);
  *   <li>no lease of a step still running expires (its holder was alive and renewing).
  * </ul>
  */
@@ -147,7 +147,8 @@ final class Ledger implements StoreListener, DispatchListener {
     synchronized (this) {
       runningLeases.add(lease.id());
       if (p != null && p.action().isPresent() && p.maxParallelism() > 0) {
-        String action = p.action().get();
+        // Max parallelism is a gate of one dispatcher (one host node): count per node.
+        String action = p.node() + "/" + p.action().get();
         startedLeaseAction.put(lease.id(), action);
         int n = actionInFlight.merge(action, 1, Integer::sum);
         actionMaxSeen.merge(action, n, Math::max);

@@ -48,11 +48,11 @@ record SoakConfig(
         "quick",
         seed,
         1500,
-        Duration.ofSeconds(40),
+        Duration.ofSeconds(45),
         2,
         2,
         4,
-        24,
+        48,
         Duration.ofMillis(350),
         Duration.ofSeconds(30),
         Duration.ofSeconds(90));
@@ -68,7 +68,7 @@ record SoakConfig(
         3,
         3,
         4,
-        40,
+        64,
         Duration.ofMillis(300),
         Duration.ofSeconds(30),
         Duration.ofSeconds(120));

@@ -176,7 +176,7 @@ final class SoakRun {
           .append("): ")
           .append(new TreeMap<>(stringKeys(maxLeasesSeen)))
           .append('\n');
-      b.append("max running at once per action (max parallelism 2): ")
+      b.append("max running at once per node/action (max parallelism 2): ")
           .append(new TreeMap<>(actionMaxSeen))
           .append('\n');
       b.append("threads: before ")
@@ -436,13 +436,30 @@ final class SoakRun {
     for (String p : AGENT_POOLS) {
       store.putPool(WorkerPool.of(p, "soak pool " + p));
     }
+    // Agent JVMs start in parallel (each takes a second or more on a busy machine).
+    List<CompletableFuture<Agent>> starting = new ArrayList<>();
+    for (int i = 1; i <= config.listeningAgents() + config.pollingAgents(); i++) {
+      boolean isPolling = i > config.listeningAgents();
+      String id = isPolling ? "P" + (i - config.listeningAgents()) : "L" + i;
+      CompletableFuture<Agent> f = new CompletableFuture<>();
+      Thread t =
+          daemon(
+              () -> {
+                try {
+                  f.complete(new Agent(id, isPolling));
+                } catch (Throwable e) {
+                  f.completeExceptionally(e);
+                }
+              },
+              "soak-start-" + id);
+      t.start();
+      starting.add(f);
+    }
     List<Agent> listening = new ArrayList<>();
     List<Agent> polling = new ArrayList<>();
-    for (int i = 1; i <= config.listeningAgents(); i++) {
-      listening.add(new Agent("L" + i, false));
-    }
-    for (int i = 1; i <= config.pollingAgents(); i++) {
-      polling.add(new Agent("P" + i, true));
+    for (CompletableFuture<Agent> f : starting) {
+      Agent a = f.get(90, TimeUnit.SECONDS);
+      (a.polling ? polling : listening).add(a);
     }
     agents.addAll(listening);
     agents.addAll(polling);
@@ -464,8 +481,8 @@ final class SoakRun {
         HealthMonitor.builder(store, List.of(local, tentacle))
             .policy(
                 HealthPolicy.builder()
-                    .interval(Duration.ofSeconds(1))
-                    .timeout(Duration.ofSeconds(3))
+                    .interval(Duration.ofSeconds(2))
+                    .timeout(Duration.ofSeconds(2))
                     .failuresBeforeUnavailable(2)
                     .build())
             .build()
@@ -475,6 +492,17 @@ final class SoakRun {
             .map(a -> health.check(a.worker.id()).toCompletableFuture())
             .toArray(CompletableFuture[]::new);
     CompletableFuture.allOf(checks).get(60, TimeUnit.SECONDS);
+    // Fresh agent JVMs may miss the first check's deadline; the monitor checks again on its own.
+    Awaiting.until(
+        () ->
+            agents.stream()
+                .allMatch(
+                    a -> {
+                      HealthReport h = store.health().get(a.worker.id());
+                      return h != null && h.status() == HealthStatus.HEALTHY;
+                    }),
+        Duration.ofSeconds(60),
+        "every agent to be seen healthy");
     node1 = newNode("node-1", Duration.ofSeconds(6));
     faults = new ScheduledThreadPoolExecutor(2, r -> daemon(r, "soak-faults"));
     faults.setRemoveOnCancelPolicy(true);
