@@ -86,8 +86,12 @@ public interface InfrastructureStore extends AutoCloseable {
    * default pool, it holds no worker, and the built-in worker is switched on), so that a resolver
    * whose view has not yet seen a worker join the default pool cannot run a step on the host; the
    * in-memory store does.
+   *
+   * @param claim the lease as the claimant wants it held (its id made by the claimant, unique);
+   *     once granted the store keeps it as given and returns it, so a grant allocates no copy
+   * @throws IllegalArgumentException if a lease with the same id is already held
    */
-  Optional<LeaseRecord> tryAcquireLease(LeaseClaim claim);
+  Optional<LeaseRecord> tryAcquireLease(LeaseRecord claim);
 
   /** Moves every lease of {@code holder} to expire at {@code expiresAt}; returns how many. */
   int renewLeases(String holder, Instant expiresAt);

@@ -14,7 +14,6 @@ import io.workerpools.model.WorkerId;
 import io.workerpools.model.WorkerPool;
 import io.workerpools.store.InMemoryInfrastructureStore;
 import io.workerpools.store.InfrastructureStore;
-import io.workerpools.store.LeaseClaim;
 import io.workerpools.store.LeaseRecord;
 import io.workerpools.store.StoreEvent;
 import io.workerpools.store.StoreListener;
@@ -40,8 +39,8 @@ class BuiltInLeaseRaceTest {
     return Worker.builder(id).endpoint(Endpoint.of("t", id)).pool(pool).build();
   }
 
-  private static LeaseClaim builtIn(String id, String pool) {
-    return new LeaseClaim(
+  private static LeaseRecord builtIn(String id, String pool) {
+    return new LeaseRecord(
         id, Worker.BUILT_IN_ID, PoolId.of(pool), "n", "s", T0, T0.plusSeconds(60));
   }
 
@@ -189,7 +188,7 @@ class BuiltInLeaseRaceTest {
     }
 
     @Override
-    public Optional<LeaseRecord> tryAcquireLease(LeaseClaim claim) {
+    public Optional<LeaseRecord> tryAcquireLease(LeaseRecord claim) {
       return d.tryAcquireLease(claim);
     }
 
