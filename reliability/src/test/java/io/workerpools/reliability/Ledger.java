@@ -167,7 +167,7 @@ final class Ledger implements StoreListener, DispatchListener {
 
   @Override
   public void onFinished(Step step, StepResult result) {
-    finishedCalls.computeIfAbsent(step.stepId(), k -> new AtomicInteger()).incrementAndGet();
+    finishedCalls.computeIfAbsent(result.stepId(), k -> new AtomicInteger()).incrementAndGet();
   }
 
   // ---------------------------------------------------------------- store listener

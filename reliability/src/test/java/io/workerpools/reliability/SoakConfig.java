@@ -26,6 +26,7 @@ import java.time.Duration;
  * @param meanFaultGap mean time between two injected faults
  * @param waitForWorker how long a step waits for an eligible worker
  * @param drainTime the longest the run waits, after the load phase, for every step to end
+ * @param faults whether faults are injected ({@code -Dworkerpools.soak.faults=false}: a baseline)
  */
 record SoakConfig(
     String mode,
@@ -38,7 +39,8 @@ record SoakConfig(
     int maxInFlight,
     Duration meanFaultGap,
     Duration waitForWorker,
-    Duration drainTime) {
+    Duration drainTime,
+    boolean faults) {
 
   static final String PROPERTY = "workerpools.soak";
 
@@ -55,23 +57,25 @@ record SoakConfig(
         48,
         Duration.ofMillis(350),
         Duration.ofSeconds(30),
-        Duration.ofSeconds(90));
+        Duration.ofSeconds(90),
+        true);
   }
 
-  /** The nightly run: 10,000 steps, 6 agents, a few minutes. */
+  /** The nightly run: 10,000 steps, 6 agents; the load phase is bounded at 15 minutes. */
   static SoakConfig longRun(long seed) {
     return new SoakConfig(
         "long",
         seed,
         10_000,
-        Duration.ofMinutes(6),
+        Duration.ofMinutes(15),
         3,
         3,
         4,
         64,
         Duration.ofMillis(300),
         Duration.ofSeconds(30),
-        Duration.ofSeconds(120));
+        Duration.ofSeconds(120),
+        true);
   }
 
   /** The profile the system properties ask for. */
@@ -100,6 +104,9 @@ record SoakConfig(
     if (!seconds.isEmpty()) {
       c = c.withLoadTime(Duration.ofSeconds(Long.parseLong(seconds)));
     }
+    if (System.getProperty(PROPERTY + ".faults", "true").trim().equals("false")) {
+      c = c.withoutFaults();
+    }
     return c;
   }
 
@@ -115,7 +122,24 @@ record SoakConfig(
         maxInFlight,
         meanFaultGap,
         waitForWorker,
-        drainTime);
+        drainTime,
+        faults);
+  }
+
+  SoakConfig withoutFaults() {
+    return new SoakConfig(
+        mode + "-no-faults",
+        seed,
+        steps,
+        loadTime,
+        listeningAgents,
+        pollingAgents,
+        workerCap,
+        maxInFlight,
+        meanFaultGap,
+        waitForWorker,
+        drainTime,
+        false);
   }
 
   SoakConfig withLoadTime(Duration d) {
@@ -130,6 +154,7 @@ record SoakConfig(
         maxInFlight,
         meanFaultGap,
         waitForWorker,
-        drainTime);
+        drainTime,
+        faults);
   }
 }

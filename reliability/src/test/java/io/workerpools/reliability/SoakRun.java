@@ -176,8 +176,19 @@ final class SoakRun {
           .append("): ")
           .append(new TreeMap<>(stringKeys(maxLeasesSeen)))
           .append('\n');
-      b.append("max running at once per node/action (max parallelism 2): ")
-          .append(new TreeMap<>(actionMaxSeen))
+      Map<String, Integer> node1 = new TreeMap<>();
+      int others = 0;
+      for (Map.Entry<String, Integer> e : actionMaxSeen.entrySet()) {
+        if (e.getKey().startsWith("node-1/")) {
+          node1.put(e.getKey(), e.getValue());
+        } else {
+          others = Math.max(others, e.getValue());
+        }
+      }
+      b.append("max running at once per action (max parallelism 2): ")
+          .append(node1)
+          .append(", on the dropped nodes at most ")
+          .append(others)
           .append('\n');
       b.append("threads: before ")
           .append(threadsBefore)
@@ -193,6 +204,11 @@ final class SoakRun {
           .append(", leaked ")
           .append(leakedFds)
           .append('\n');
+      b.append(
+          String.format(
+              java.util.Locale.ROOT,
+              "throughput: %.1f steps/s over the load phase%n",
+              verdict.planned() * 1000.0 / Math.max(1, loadPhase.toMillis())));
       b.append("duration: load ")
           .append(seconds(loadPhase))
           .append(", drain ")
@@ -699,7 +715,7 @@ final class SoakRun {
   // ---------------------------------------------------------------- faults
 
   private void scheduleNextFault() {
-    if (stopping) {
+    if (stopping || !config.faults()) {
       return;
     }
     long mean = config.meanFaultGap().toMillis();

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -47,15 +46,19 @@ class SoakTest {
     assertThat(s.leakedFds()).as("file descriptors left open after shutdown").isEmpty();
 
     // The run exercised what it claims to: load, every kind of fault, both rules, the TTL.
-    assertThat(v.planned()).isGreaterThanOrEqualTo(Math.min(config.steps(), 300));
-    assertThat(s.faults().values()).as("every kind of fault injected").allMatch(n -> n > 0);
+    assertThat(v.planned()).isGreaterThanOrEqualTo(Math.min(config.steps(), 100));
+    if (config.faults()) {
+      assertThat(s.faults().values()).as("every kind of fault injected").allMatch(n -> n > 0);
+      assertThat(s.leases().get("default pool occupied periods"))
+          .as("the default pool held a worker at times")
+          .isPositive();
+    } else {
+      assertThat(s.faults().values()).as("no fault injected").allMatch(n -> n == 0);
+    }
     assertThat(v.byStatus().getOrDefault(StepResult.Status.SUCCEEDED, 0))
         .as("most steps succeed")
         .isGreaterThan(v.planned() / 2);
     assertThat(s.leases().get("on the built-in worker")).as("rule 1 exercised").isPositive();
-    assertThat(s.leases().get("default pool occupied periods"))
-        .as("the default pool held a worker at times")
-        .isPositive();
     assertThat(s.orphansExpired())
         .as("every lease a dropped node held was reclaimed by TTL")
         .isEqualTo(s.orphansTaken());
@@ -73,9 +76,5 @@ class SoakTest {
       Files.writeString(
           target.resolve("soak-summary-" + mode + ".txt"), text, StandardCharsets.UTF_8);
     }
-  }
-
-  static String join(String... parts) {
-    return String.join(" ", Arrays.asList(parts));
   }
 }
