@@ -91,6 +91,11 @@ final class Ledger implements StoreListener, DispatchListener {
   private boolean defaultPoolOccupied;
   private final Map<String, Integer> expiredByHolder = new TreeMap<>();
 
+  /**
+   * Per step leased on the built-in worker: the default pool's size when that lease was granted.
+   */
+  private final Map<String, Long> builtInGrants = new HashMap<>();
+
   Ledger(Path tokens, Infrastructure initial) {
     this.tokens = tokens;
     this.defaultPool = initial.defaultPool();
@@ -218,6 +223,7 @@ final class Ledger implements StoreListener, DispatchListener {
     if (r.worker().equals(Worker.BUILT_IN_ID)) {
       builtInLeases++;
       long members = defaultPoolMembers();
+      builtInGrants.put(r.stepId(), members);
       if (members > 0) {
         violation(
             "the built-in worker was leased for step "
@@ -347,6 +353,7 @@ final class Ledger implements StoreListener, DispatchListener {
       int ranElsewhere,
       int logFaults,
       Map<StepResult.Status, Integer> byStatus,
+      int ranOnBuiltIn,
       List<String> violations) {
 
     boolean clean() {
@@ -372,6 +379,11 @@ final class Ledger implements StoreListener, DispatchListener {
     int ranNotStarted = 0;
     int elsewhere = 0;
     int logFaults = 0;
+    int ranOnBuiltIn = 0;
+    Map<String, Long> grants;
+    synchronized (this) {
+      grants = Map.copyOf(builtInGrants);
+    }
     for (Plan p : plans.values()) {
       String id = p.stepId();
       StepResult r = results.get(id);
@@ -427,6 +439,22 @@ final class Ledger implements StoreListener, DispatchListener {
                   + pwd);
         }
       }
+      if (!runs.isEmpty() && r.worker().filter(Worker.BUILT_IN_ID::equals).isPresent()) {
+        // The security promise, from the results: a script that ran on the built-in worker ran
+        // under a built-in lease granted while the default pool held no worker.
+        ranOnBuiltIn++;
+        Long members = grants.get(id);
+        if (members == null) {
+          v.add("step " + id + " ran on the built-in worker without a built-in lease");
+        } else if (members > 0) {
+          v.add(
+              "step "
+                  + id
+                  + " ran on the built-in worker under a lease granted while the default pool held "
+                  + members
+                  + " worker(s)");
+        }
+      }
       if (r.status() == StepResult.Status.SUCCEEDED && p.exitCode() != 0) {
         v.add("step " + id + " was to exit " + p.exitCode() + " but succeeded");
       }
@@ -457,6 +485,7 @@ final class Ledger implements StoreListener, DispatchListener {
         elsewhere,
         logFaults,
         byStatus,
+        ranOnBuiltIn,
         v);
   }
 

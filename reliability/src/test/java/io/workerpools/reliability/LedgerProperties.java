@@ -270,9 +270,55 @@ class LedgerProperties {
         "twice " + homeA.resolve("w2") + "\ntwice " + homeA.resolve("w3") + "\n");
     Files.writeString(tokens.resolve("elsewhere"), "elsewhere /somewhere/else\n");
     Ledger.Verdict v = l.verify(homes);
+    assertThat(v.ranOnBuiltIn()).isZero();
     assertThat(v.ranTwice()).isEqualTo(1);
     assertThat(v.ranElsewhere()).isEqualTo(1);
     assertThat(v.violations()).anyMatch(s -> s.startsWith("step twice ran 2 times"));
+  }
+
+  @Example
+  void aStepThatRanOnTheBuiltInWorkerIsCheckedAgainstTheDefaultPoolAtItsLeaseGrant()
+      throws IOException {
+    Path tokens = Files.createTempDirectory("ledger-tokens");
+    Path host = Files.createTempDirectory("ledger-host");
+    try {
+      Ledger l = ledger(tokens);
+      Map<WorkerId, Path> homes = Map.of(Worker.BUILT_IN_ID, host);
+      // "early" was granted while the default pool was empty, "late" after a worker joined it,
+      // "stray" never had a built-in lease at all.
+      l.onEvent(
+          new StoreEvent.LeaseAcquired(
+              new LeaseRecord("1", Worker.BUILT_IN_ID, DEFAULT, "n", "early", T0, T0)));
+      l.onEvent(new StoreEvent.WorkerPut(null, worker("w", 1, "default")));
+      l.onEvent(
+          new StoreEvent.LeaseAcquired(
+              new LeaseRecord("2", Worker.BUILT_IN_ID, DEFAULT, "n", "late", T0, T0)));
+      for (String id : List.of("early", "late", "stray")) {
+        l.planned(new Ledger.Plan(id, "node-1", 0, 0, false, Optional.empty(), 0));
+        StepResult r =
+            new StepResult(
+                id,
+                StepResult.Status.SUCCEEDED,
+                OptionalInt.of(0),
+                Optional.of(Worker.BUILT_IN_ID),
+                Optional.of(DEFAULT),
+                Duration.ZERO,
+                "",
+                Optional.empty());
+        l.resultCompleted(r);
+        l.onFinished(null, r);
+        Files.writeString(tokens.resolve(id), id + " " + host.resolve(id) + "\n");
+      }
+      Ledger.Verdict v = l.verify(homes);
+      assertThat(v.ranOnBuiltIn()).isEqualTo(3);
+      assertThat(v.violations())
+          .anyMatch(s -> s.startsWith("step late ran on the built-in worker under a lease granted"))
+          .anyMatch(s -> s.startsWith("step stray ran on the built-in worker without"))
+          .noneMatch(s -> s.startsWith("step early"));
+    } finally {
+      deleteTree(tokens);
+      deleteTree(host);
+    }
   }
 
   @Example

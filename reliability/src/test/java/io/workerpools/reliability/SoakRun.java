@@ -158,6 +158,9 @@ final class SoakRun {
           .append(verdict.logFaults())
           .append('\n');
       b.append("by status: ").append(verdict.byStatus()).append('\n');
+      b.append("ran on the built-in worker: ")
+          .append(verdict.ranOnBuiltIn())
+          .append(" steps, each under a lease granted while the default pool was empty\n");
       int faultTotal = faults.values().stream().mapToInt(i -> i).sum();
       b.append("faults injected: ").append(faultTotal).append(' ').append(faults).append('\n');
       b.append("agent restarts: ").append(agentRestarts).append('\n');
