@@ -7,6 +7,7 @@ import io.workerpools.dispatch.StepResult;
 import io.workerpools.health.HealthMonitor;
 import io.workerpools.health.HealthPolicy;
 import io.workerpools.model.Endpoint;
+import io.workerpools.model.HealthReport;
 import io.workerpools.model.StepRequirements;
 import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
@@ -82,8 +83,9 @@ public final class Demo {
             .transport(tentacle) // closed with the facade
             .healthPolicy(
                 HealthPolicy.builder()
-                    .interval(Duration.ofSeconds(5))
-                    .timeout(Duration.ofSeconds(3))
+                    // A cold JVM's first TLS handshake on a busy machine can take seconds.
+                    .interval(Duration.ofSeconds(30))
+                    .timeout(Duration.ofSeconds(20))
                     .build())
             .nodeId("demo-host")
             .build()) {
@@ -114,7 +116,7 @@ public final class Demo {
               .pool("default")
               .build();
       store.putWorker(w1);
-      health.check(w1.id()).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      report(w1, health.check(w1.id()).toCompletableFuture().get(30, TimeUnit.SECONDS));
       StepResult r2 = deploy(pools, "deploy-2", StepRequirements.anyPool(), live);
       expect(
           r2.succeeded() && r2.worker().orElseThrow().equals(w1.id()),
@@ -146,7 +148,7 @@ public final class Demo {
                 .pool("linux")
                 .build();
         store.putWorker(w);
-        health.check(w.id()).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        report(w, health.check(w.id()).toCompletableFuture().get(30, TimeUnit.SECONDS));
       }
       List<CompletableFuture<StepResult>> fanOut = new ArrayList<>();
       for (int i = 1; i <= 6; i++) {
@@ -236,7 +238,14 @@ public final class Demo {
                     + " on "
                     + r.worker().map(Object::toString).orElse("-")
                     + "]"));
+    if (!condition && r != null && !r.message().isEmpty()) {
+      out.println("        " + r.message().replace("\n", "\n        "));
+    }
     ok &= condition;
+  }
+
+  private void report(Worker w, HealthReport h) {
+    out.println("   health check of " + w.id() + ": " + h.status() + " " + h.message());
   }
 
   private void printSummary() {
