@@ -320,8 +320,8 @@ public final class WorkerPools implements AutoCloseable {
     }
 
     /**
-     * Where the built-in worker makes its working directories. Default: the system temp directory.
-     * Not with {@link #localTransport}.
+     * Where the built-in worker makes its working directories (one per step, deleted after it).
+     * Default: {@code <java.io.tmpdir>/workerpools-steps}. Not with {@link #localTransport}.
      */
     public Builder builtInWorkerDirectory(Path directory) {
       this.builtInWorkerDirectory = require(directory, "builtInWorkerDirectory");
