@@ -474,22 +474,35 @@ public final class ContainerTransport implements WorkerTransport {
       io.execute(
           () -> {
             // The engine stops the container and everything in it; the client would not.
-            try {
-              Process kill =
-                  new ProcessBuilder(cli, "kill", name)
-                      .redirectErrorStream(true)
-                      .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                      .start();
-              if (!kill.waitFor(30, TimeUnit.SECONDS)) {
-                kill.destroyForcibly();
-              }
-            } catch (IOException e) {
-              // Fall through: at least stop the client.
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-            }
+            boolean killed = killContainer();
             p.destroyForcibly();
+            if (!killed) {
+              // Cancelled before the engine had created the container: once the client is gone,
+              // ask again, so a container created meanwhile does not run on unwatched.
+              p.onExit().thenRunAsync(this::killContainer, io);
+            }
           });
+    }
+
+    /** Runs {@code <cli> kill <name>}; true if the engine says it killed the container. */
+    private boolean killContainer() {
+      try {
+        Process kill =
+            new ProcessBuilder(cli, "kill", name)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        if (!kill.waitFor(30, TimeUnit.SECONDS)) {
+          kill.destroyForcibly();
+          return false;
+        }
+        return kill.exitValue() == 0;
+      } catch (IOException e) {
+        return false;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
     }
 
     @Override
