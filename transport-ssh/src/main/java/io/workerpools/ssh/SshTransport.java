@@ -132,7 +132,8 @@ public final class SshTransport implements WorkerTransport {
             b.credentials,
             b.connectTimeout,
             b.killGrace,
-            b.maxChannelsPerWorker);
+            b.maxChannelsPerWorker,
+            b.alwaysTemporaryDirectory);
     keepAliveBound = b.keepAliveInterval.multipliedBy(b.keepAliveMaxMissed + 1L);
   }
 
@@ -389,6 +390,7 @@ public final class SshTransport implements WorkerTransport {
     private int keepAliveMaxMissed = DEFAULT_KEEP_ALIVE_MAX_MISSED;
     private int maxChannelsPerWorker = DEFAULT_MAX_CHANNELS_PER_WORKER;
     private Duration killGrace = DEFAULT_KILL_GRACE;
+    private boolean alwaysTemporaryDirectory;
     private ExecutorService executor;
 
     private Builder(SshCredentialProvider credentials) {
@@ -433,6 +435,19 @@ public final class SshTransport implements WorkerTransport {
     /** How long a killed step's channel may stay open before it is closed by force. */
     public Builder killGrace(Duration d) {
       this.killGrace = positive("killGrace", d);
+      return this;
+    }
+
+    /**
+     * Whether every step gets a private temporary directory as its working directory. Default
+     * {@code false}: a step with files (or {@link ScriptRequest#keepWorkingDirectory()}) gets one,
+     * with the files beside the script, and is removed afterwards; a step without files runs in the
+     * login user's home directory as a single remote process (no {@code mkdir}, {@code cat}, {@code
+     * rm}), which is what makes it as fast as OpenSSH's own client. Set {@code true} if scripts
+     * rely on starting in an empty private directory.
+     */
+    public Builder alwaysTemporaryDirectory(boolean always) {
+      this.alwaysTemporaryDirectory = always;
       return this;
     }
 
