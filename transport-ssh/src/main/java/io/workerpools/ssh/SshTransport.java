@@ -9,6 +9,7 @@ import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import io.workerpools.ssh.internal.Bootstrap;
 import io.workerpools.ssh.internal.HostKeyVerification;
+import io.workerpools.ssh.internal.PrecomputedKeyExchange;
 import io.workerpools.ssh.internal.RemoteExecution;
 import io.workerpools.ssh.internal.TransportContext;
 import io.workerpools.ssh.internal.WorkerConnection;
@@ -88,7 +89,21 @@ public final class SshTransport implements WorkerTransport {
   private volatile boolean closed;
 
   private SshTransport(Builder b) {
+    ExecutorService executor = b.executor;
+    ownsExecutor = executor == null;
+    if (executor == null) {
+      AtomicInteger n = new AtomicInteger();
+      executor =
+          Executors.newCachedThreadPool(
+              r -> {
+                Thread t = new Thread(r, "workerpools-ssh-" + n.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+              });
+    }
     client = SshClient.setUpDefaultClient();
+    // Same algorithms and order as MINA's default; the post-quantum key pair is made ahead of time.
+    client.setKeyExchangeFactories(PrecomputedKeyExchange.clientKeyExchanges(executor, 2));
     // Never pick up the user's ~/.ssh/config, keys or passwords by accident.
     client.setHostConfigEntryResolver(HostConfigEntryResolver.EMPTY);
     client.setKeyIdentityProvider(KeyIdentityProvider.EMPTY_KEYS_PROVIDER);
@@ -105,18 +120,6 @@ public final class SshTransport implements WorkerTransport {
     CoreModuleProperties.AUTH_TIMEOUT.set(client, b.connectTimeout);
     CoreModuleProperties.IO_CONNECT_TIMEOUT.set(client, b.connectTimeout);
     client.start();
-    ExecutorService executor = b.executor;
-    ownsExecutor = executor == null;
-    if (executor == null) {
-      AtomicInteger n = new AtomicInteger();
-      executor =
-          Executors.newCachedThreadPool(
-              r -> {
-                Thread t = new Thread(r, "workerpools-ssh-" + n.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-              });
-    }
     ScheduledExecutorService scheduler =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
