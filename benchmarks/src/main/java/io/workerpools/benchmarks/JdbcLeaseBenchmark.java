@@ -1,6 +1,8 @@
 package io.workerpools.benchmarks;
 
 import io.workerpools.jdbc.JdbcInfrastructureStore;
+import io.workerpools.jdbc.PostgresCluster;
+import io.workerpools.jdbc.TestPool;
 import io.workerpools.model.Endpoint;
 import io.workerpools.model.Infrastructure;
 import io.workerpools.model.PoolId;
@@ -9,7 +11,7 @@ import io.workerpools.model.WorkerId;
 import io.workerpools.model.WorkerPool;
 import io.workerpools.store.InMemoryInfrastructureStore;
 import io.workerpools.store.InfrastructureStore;
-import io.workerpools.store.LeaseClaim;
+import io.workerpools.store.LeaseRecord;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -42,8 +44,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>The pool holds 4 workers with a cap of 1 each; every round trip picks a random worker and,
  * when the cap refuses, another one until it gets a lease, then releases it. The store gets a
- * pooled data source ({@link JdbcBenchPool}), as a host would give it. The server is a throwaway
- * cluster on the same 2 cores ({@link JdbcBenchCluster}). Run: see {@code docs/bench-jdbc.md}.
+ * pooled data source ({@link TestPool}, from store-jdbc's test-jar), as a host would give it. The
+ * server is a throwaway cluster on the same 2 cores ({@link PostgresCluster}, the store-jdbc tests'
+ * own). Run: see {@code docs/bench-jdbc.md}.
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -83,22 +86,25 @@ public class JdbcLeaseBenchmark {
   /** The database: a throwaway cluster, the store's tables and a slot table for SKIP LOCKED. */
   @State(Scope.Benchmark)
   public static class Db {
-    JdbcBenchCluster cluster;
+    PostgresCluster cluster;
+    String database;
     DataSource raw;
 
     @Setup(Level.Trial)
     public void start() throws Exception {
-      cluster = new JdbcBenchCluster();
-      raw = cluster.dataSource();
+      cluster = PostgresCluster.startNew();
+      database = cluster.createDatabase();
+      raw = cluster.dataSource(database);
       try (JdbcInfrastructureStore s =
           JdbcInfrastructureStore.builder(raw).createSchemaIfMissing(true).build()) {
         s.replaceInfrastructure(infrastructure());
       }
       cluster.execute(
+          database,
           "CREATE TABLE wp_bench_slots (worker_id text NOT NULL, slot integer NOT NULL,"
               + " lease_id text, PRIMARY KEY (worker_id, slot))");
-      cluster.execute("CREATE INDEX ON wp_bench_slots (lease_id)");
-      cluster.execute("INSERT INTO wp_bench_slots SELECT id, 0, NULL FROM wp_workers");
+      cluster.execute(database, "CREATE INDEX ON wp_bench_slots (lease_id)");
+      cluster.execute(database, "INSERT INTO wp_bench_slots SELECT id, 0, NULL FROM wp_workers");
     }
 
     @TearDown(Level.Trial)
@@ -110,14 +116,14 @@ public class JdbcLeaseBenchmark {
   /** One host node: its own store (and poll thread) over its own connection pool. */
   @State(Scope.Thread)
   public static class Node {
-    JdbcBenchPool pool;
+    TestPool pool;
     JdbcInfrastructureStore store;
     String holder;
     long seq;
 
     @Setup(Level.Trial)
     public void open(Db db) {
-      pool = new JdbcBenchPool(db.raw);
+      pool = new TestPool(db.raw);
       holder = "node-" + Thread.currentThread().getId();
       store = JdbcInfrastructureStore.builder(pool).nodeId(holder).build();
     }
@@ -147,8 +153,8 @@ public class JdbcLeaseBenchmark {
     int w = random.nextInt(WORKERS);
     for (int attempt = 0; ; attempt++) {
       String id = holder + "-" + seq + "-" + attempt;
-      LeaseClaim c =
-          new LeaseClaim(id, IDS[(w + attempt) % WORKERS], POOL, holder, "s", NOW, LATER);
+      LeaseRecord c =
+          new LeaseRecord(id, IDS[(w + attempt) % WORKERS], POOL, holder, "s", NOW, LATER);
       if (s.tryAcquireLease(c).isPresent()) {
         if (!s.releaseLease(id)) {
           throw new IllegalStateException("lease " + id + " was gone at release");

@@ -19,10 +19,11 @@ import javax.sql.DataSource;
 import org.postgresql.ds.PGSimpleDataSource;
 
 /**
- * A throwaway PostgreSQL cluster for tests: {@code initdb} into a temporary directory, {@code
- * pg_ctl} on a free port on 127.0.0.1 with its unix socket in that directory, trust authentication
- * (it listens on loopback only and lives for one test run). PostgreSQL refuses to run as root, so
- * as root the server commands run as the {@code postgres} system user (through {@code runuser}).
+ * A throwaway PostgreSQL cluster for tests (and, through this module's test-jar, the JDBC
+ * benchmarks): {@code initdb} into a temporary directory, {@code pg_ctl} on a free port on
+ * 127.0.0.1 with its unix socket in that directory, trust authentication (it listens on loopback
+ * only and lives for one test run). PostgreSQL refuses to run as root, so as root the server
+ * commands run as the {@code postgres} system user (through {@code runuser}).
  *
  * <p>The server binaries are looked up in {@code $WP_PG_BIN}, then {@code
  * /usr/lib/postgresql/<newest>/bin}. If they are missing the test fails saying how to install them.
@@ -199,6 +200,16 @@ public final class PostgresCluster implements AutoCloseable {
     ds.setConnectTimeout(5);
     ds.setSocketTimeout(30);
     return ds;
+  }
+
+  /** Runs one SQL statement on a database of this cluster (set-up for tests and benchmarks). */
+  public void execute(String database, String sql) {
+    try (Connection c = dataSource(database).getConnection();
+        Statement st = c.createStatement()) {
+      st.execute(sql);
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot run on " + database + ": " + sql + ": " + e, e);
+    }
   }
 
   private void run(List<String> command, int timeoutSeconds)

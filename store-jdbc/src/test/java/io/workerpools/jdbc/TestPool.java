@@ -11,16 +11,17 @@ import java.util.logging.Logger;
 import javax.sql.DataSource;
 
 /**
- * The smallest connection pool that lets the tests run at a realistic speed: hosts hand the store a
- * pooled {@link DataSource} (HikariCP or their container's), and opening a PostgreSQL connection
- * per call would dominate every timing. Idle connections are reused; a connection that saw an error
- * is dropped rather than reused.
+ * The smallest connection pool that lets the tests (and the JDBC benchmarks, through this module's
+ * test-jar) run at a realistic speed: hosts hand the store a pooled {@link DataSource} (HikariCP or
+ * their container's), and opening a PostgreSQL connection per call would dominate every timing.
+ * Idle connections are reused; a connection that saw an error is dropped rather than reused.
  */
-final class TestPool implements DataSource {
+public final class TestPool implements DataSource {
   private final DataSource target;
   private final ConcurrentLinkedQueue<Connection> idle = new ConcurrentLinkedQueue<>();
 
-  TestPool(DataSource target) {
+  /** A pool of connections from {@code target}. */
+  public TestPool(DataSource target) {
     this.target = target;
   }
 
@@ -63,7 +64,7 @@ final class TestPool implements DataSource {
   }
 
   /** Closes the idle connections. */
-  void closeAll() {
+  public void closeAll() {
     Connection c;
     while ((c = idle.poll()) != null) {
       try {
