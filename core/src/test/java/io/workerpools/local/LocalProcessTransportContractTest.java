@@ -13,7 +13,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The local-process transport (the built-in worker) passes the shared transport contract. */
+/**
+ * The local-process transport (the built-in worker) passes the shared transport contract, in its
+ * default mode: scripts started by the persistent launcher.
+ */
 class LocalProcessTransportContractTest extends WorkerTransportContract {
   @TempDir static Path base;
   private static LocalProcessTransport transport;
@@ -25,6 +28,7 @@ class LocalProcessTransportContractTest extends WorkerTransportContract {
 
   @AfterAll
   static void stop() throws IOException {
+    assertThat(transport.launcherActive()).as("scripts went through the launcher").isTrue();
     transport.close();
     assertThat(transport.runningCount()).isZero();
     try (Stream<Path> left = Files.list(base)) {
