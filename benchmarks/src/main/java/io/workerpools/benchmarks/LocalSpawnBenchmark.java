@@ -53,6 +53,7 @@ public class LocalSpawnBenchmark {
   private Path script;
   private LocalProcessTransport transport;
   private LocalProcessTransport transportNoLeftoverKill;
+  private LocalProcessTransport transportSpawnPerScript;
   private InMemoryInfrastructureStore store;
   private WorkerResolver resolver;
   private StepDispatcher dispatcher;
@@ -70,6 +71,11 @@ public class LocalSpawnBenchmark {
             .baseDirectory(base.resolve("steps2"))
             .killLeftoverProcesses(false)
             .build();
+    transportSpawnPerScript =
+        LocalProcessTransport.builder()
+            .baseDirectory(base.resolve("steps3"))
+            .startMode(LocalProcessTransport.StartMode.SPAWN_PER_SCRIPT)
+            .build();
     store = new InMemoryInfrastructureStore();
     resolver = WorkerResolver.builder(store).nodeId("bench").build();
     dispatcher = StepDispatcher.builder(resolver).transport(transport).build();
@@ -82,6 +88,7 @@ public class LocalSpawnBenchmark {
     resolver.close();
     transport.close();
     transportNoLeftoverKill.close();
+    transportSpawnPerScript.close();
     try (Stream<Path> all = Files.walk(base)) {
       all.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
@@ -101,7 +108,10 @@ public class LocalSpawnBenchmark {
     return p.waitFor();
   }
 
-  /** The built-in worker's transport: a step whose script is {@code /bin/true}. */
+  /**
+   * The built-in worker's transport in its default mode (the persistent launcher): a step whose
+   * script is {@code /bin/true}.
+   */
   @Benchmark
   public ScriptResult builtInWorkerTransport() {
     return transport
@@ -115,6 +125,16 @@ public class LocalSpawnBenchmark {
   @Benchmark
   public ScriptResult builtInWorkerTransportNoLeftoverKill() {
     return transportNoLeftoverKill
+        .start(Worker.BUILT_IN, trueScript, LogSink.discard())
+        .result()
+        .toCompletableFuture()
+        .join();
+  }
+
+  /** The same with one JDK spawn per script ({@code setsid bash script.sh}): the old default. */
+  @Benchmark
+  public ScriptResult builtInWorkerSpawnPerScript() {
+    return transportSpawnPerScript
         .start(Worker.BUILT_IN, trueScript, LogSink.discard())
         .result()
         .toCompletableFuture()

@@ -18,7 +18,8 @@ import java.util.stream.Stream;
  * B3, interleaved: one spawn of each variant in turn, repeated, in one JVM, so that every variant
  * sees the same machine load (on a shared 2-core machine JMH's one-benchmark-after-another order
  * lets load swings masquerade as differences). Prints min, p25 and p50 per variant and the ratios
- * of the built-in worker to each baseline.
+ * of the built-in worker (default mode: the persistent launcher; and one spawn per script) to each
+ * baseline.
  *
  * <pre>
  * java -cp benchmarks/target/benchmarks.jar io.workerpools.benchmarks.LocalSpawnHarness [rounds]
@@ -40,10 +41,10 @@ public final class LocalSpawnHarness {
     ScriptRequest trueStep = ScriptRequest.bash("/bin/true");
     try (LocalProcessTransport transport =
             LocalProcessTransport.builder().baseDirectory(base.resolve("a")).build();
-        LocalProcessTransport noKill =
+        LocalProcessTransport spawn =
             LocalProcessTransport.builder()
                 .baseDirectory(base.resolve("b"))
-                .killLeftoverProcesses(false)
+                .startMode(LocalProcessTransport.StartMode.SPAWN_PER_SCRIPT)
                 .build()) {
       Map<String, Variant> variants = new LinkedHashMap<>();
       variants.put("bare /bin/true", () -> new ProcessBuilder("/bin/true").start().waitFor());
@@ -62,9 +63,9 @@ public final class LocalSpawnHarness {
                   .toCompletableFuture()
                   .join());
       variants.put(
-          "built-in, no leftover kill",
+          "built-in, spawn per script",
           () ->
-              noKill
+              spawn
                   .start(Worker.BUILT_IN, trueStep, LogSink.discard())
                   .result()
                   .toCompletableFuture()
@@ -91,12 +92,18 @@ public final class LocalSpawnHarness {
             "%-28s min %6.2f ms  p25 %6.2f ms  p50 %6.2f ms%n",
             e.getKey(), s.get(0) / 1e6, s.get(s.size() / 4) / 1e6, median);
       }
-      double builtIn = p50.get("built-in worker");
-      System.out.printf(
-          "p50 ratios: built-in / bare /bin/true %.2f, / bare bash %.2f, / bare setsid bash %.2f%n",
-          builtIn / p50.get("bare /bin/true"),
-          builtIn / p50.get("bare bash true.sh"),
-          builtIn / p50.get("bare setsid bash true.sh"));
+      for (String v : List.of("built-in worker", "built-in, spawn per script")) {
+        double builtIn = p50.get(v);
+        System.out.printf(
+            "p50 ratios, %s: / bare /bin/true %.2f, / bare bash %.2f, / bare setsid bash %.2f%n",
+            v,
+            builtIn / p50.get("bare /bin/true"),
+            builtIn / p50.get("bare bash true.sh"),
+            builtIn / p50.get("bare setsid bash true.sh"));
+      }
+      if (!transport.launcherActive()) {
+        System.out.println("WARNING: the launcher did not start; both built-in rows spawn");
+      }
     } finally {
       try (Stream<Path> all = Files.walk(base)) {
         all.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

@@ -12,11 +12,15 @@ import io.workerpools.transport.ScriptResult;
 import io.workerpools.transport.SensitiveMasker;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.time.Duration;
@@ -28,6 +32,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -40,6 +45,8 @@ import org.slf4j.LoggerFactory;
 /** One script run by {@link LocalProcessTransport}: its process, its pipes, its ending. */
 final class LocalExecution implements ScriptExecution {
   private static final Logger LOG = LoggerFactory.getLogger(LocalExecution.class);
+  private static final FileAttribute<?> OWNER_ONLY =
+      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
   private static final Pattern USER_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?");
 
   private final LocalProcessTransport transport;
@@ -68,6 +75,7 @@ final class LocalExecution implements ScriptExecution {
   private volatile boolean cancelRequested;
   private volatile Integer exitCode;
   private volatile Path workDir;
+  private volatile Path scriptFile;
   private volatile ScheduledFuture<?> timeoutTask;
 
   LocalExecution(
@@ -269,13 +277,18 @@ final class LocalExecution implements ScriptExecution {
     }
     transport.ensureBase(false);
     try {
-      workDir = Files.createTempDirectory(transport.base(), "step-");
+      workDir = newWorkDir();
     } catch (java.nio.file.NoSuchFileException e) {
       transport.ensureBase(true); // someone removed the base directory: make it again
-      workDir = Files.createTempDirectory(transport.base(), "step-");
+      workDir = newWorkDir();
     }
     Path script = workDir.resolve("script" + extension(syntax));
-    Files.writeString(script, request.body());
+    scriptFile = script;
+    Files.write(
+        script,
+        request.body().getBytes(StandardCharsets.UTF_8),
+        StandardOpenOption.CREATE_NEW,
+        StandardOpenOption.WRITE);
     for (ScriptRequest.ScriptFile f : request.files()) {
       Path target = workDir.resolve(f.name()).normalize();
       if (!target.startsWith(workDir)) {
@@ -311,6 +324,32 @@ final class LocalExecution implements ScriptExecution {
     command.add(script.toString());
     command.addAll(request.arguments());
     return command;
+  }
+
+  /**
+   * A new directory only the host's user can enter, with an unguessable name (a name someone made
+   * first is skipped, never reused). Cheaper than {@link Files#createTempDirectory}: one {@code
+   * mkdir}.
+   */
+  private Path newWorkDir() throws IOException {
+    for (int attempt = 0; ; attempt++) {
+      Path dir =
+          transport
+              .base()
+              .resolve(
+                  "step-"
+                      + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1)
+                      + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1));
+      try {
+        return Files.createDirectory(dir, OWNER_ONLY);
+      } catch (java.nio.file.FileAlreadyExistsException e) {
+        if (attempt >= 10) {
+          throw e;
+        }
+      } catch (UnsupportedOperationException e) {
+        return Files.createDirectory(dir); // not a POSIX file system
+      }
+    }
   }
 
   private static String extension(ScriptSyntax syntax) {
@@ -503,7 +542,7 @@ final class LocalExecution implements ScriptExecution {
     }
     Path dir = workDir;
     if (dir != null && !request.keepWorkingDirectory()) {
-      deleteRecursively(dir);
+      removeWorkDir(dir);
     }
     transport.finished(this);
     result.complete(r);
@@ -511,6 +550,21 @@ final class LocalExecution implements ScriptExecution {
 
   private Duration elapsed() {
     return Duration.ofNanos(transport.time().nanoTime() - startNanos);
+  }
+
+  /** Two unlinks when the script left nothing behind (the usual case); a tree walk otherwise. */
+  private void removeWorkDir(Path dir) {
+    Path script = scriptFile;
+    if (request.files().isEmpty() && script != null) {
+      try {
+        Files.deleteIfExists(script);
+        Files.delete(dir);
+        return;
+      } catch (IOException e) {
+        // not empty (the script made files): walk it
+      }
+    }
+    deleteRecursively(dir);
   }
 
   private void deleteRecursively(Path dir) {
