@@ -53,17 +53,27 @@ import org.slf4j.LoggerFactory;
  *   <li>stdout and stderr are read as they are produced and handed to the {@link LogSink} line by
  *       line, masked, timestamped, in order within each stream; lines longer than {@link
  *       Builder#maxLineBytes(int)} are split; invalid UTF-8 is replaced, never fatal.
- *   <li>Each script leads its own process group ({@code setsid}); cancellation and timeouts kill
- *       the whole group, and so does the script's exit (background jobs it left running die with
- *       it, unless {@link Builder#killLeftoverProcesses(boolean)} is off).
+ *   <li>Each script leads its own process group; cancellation and timeouts kill the whole group,
+ *       and so does the script's exit (background jobs it left running die with it, unless {@link
+ *       Builder#killLeftoverProcesses(boolean)} is off).
  *   <li>The working directory is deleted afterwards unless the request asks to keep it.
  *   <li>{@link ScriptRequest#runAsUser()} runs the script as another OS user through {@code
  *       runuser} (or {@code sudo}); this needs the host to run as root.
  * </ul>
  *
- * <p>Threads: two pooled reader threads per running script (one per pipe: the JDK offers no
- * non-blocking process pipes) plus the JDK's own process reaper; one scheduler thread for timeouts.
- * {@link #start} spawns the process on the caller's thread (a few milliseconds) and returns.
+ * <p>How scripts start ({@link StartMode}): by default a persistent launcher, one long-lived {@code
+ * bash} per transport, forks each script into its own process group and reports its exit; output
+ * comes back over loopback connections bound to the script by a random token, all read by one
+ * selector thread. A script then costs a fork instead of a JDK spawn plus a {@code setsid} exec,
+ * and a burst of scripts needs no thread per script. Scripts the launcher cannot take (run as
+ * another user, variable names the shell treats specially) and every script when it cannot start
+ * are spawned one process each ({@code setsid <interpreter> <script>}, two pooled reader threads
+ * per script), which {@link StartMode#SPAWN_PER_SCRIPT} selects for all scripts.
+ *
+ * <p>Threads: the launcher's output thread and one event thread per launcher process; in spawn mode
+ * two pooled reader threads per running script plus the JDK's process reaper; one scheduler thread
+ * for timeouts. {@link #start} writes the script and hands it to the launcher (or spawns it) on the
+ * caller's thread and returns.
  *
  * <p>Processes are started with the JDK's default launch mechanism ({@code POSIX_SPAWN} on Linux);
  * building this transport fails if the JVM was told to use {@code FORK}, which copies the JVM's
@@ -612,9 +622,9 @@ public final class LocalProcessTransport implements WorkerTransport {
 
     /**
      * Whether processes a script leaves running in the background are killed when it exits (default
-     * true: a step's result means its processes are gone). This costs one short {@code kill} child
-     * process per step. When off, a step whose background jobs keep its stdout or stderr open ends
-     * only when they exit or close it.
+     * true: a step's result means its processes are gone). This costs a builtin {@code kill} in the
+     * launcher (or a pipe write to a long-lived group-kill helper in spawn mode). When off, a step
+     * whose background jobs keep its stdout or stderr open ends only when they exit or close it.
      */
     public Builder killLeftoverProcesses(boolean kill) {
       this.killLeftoverProcesses = kill;
