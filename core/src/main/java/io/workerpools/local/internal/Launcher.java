@@ -588,13 +588,15 @@ public final class Launcher implements AutoCloseable {
             continue;
           }
           if (k.isAcceptable()) {
-            SocketChannel c;
-            while ((c = server.accept()) != null) {
-              c.configureBlocking(false);
-              c.register(selector, SelectionKey.OP_READ, new Conn());
-            }
+            acceptAll();
           } else if (k.isReadable()) {
-            read(k, buf);
+            try {
+              read(k, buf);
+            } catch (RuntimeException e) {
+              // A listener threw (a host callback run when a result completed): keep serving the
+              // other scripts.
+              LOG.warn("handling a launched script's output failed", e);
+            }
           }
         }
         settleEndedGenerations();
@@ -614,6 +616,25 @@ public final class Launcher implements AutoCloseable {
     }
   }
 
+  private long lastAcceptWarning;
+
+  private void acceptAll() {
+    try {
+      SocketChannel c;
+      while ((c = server.accept()) != null) {
+        c.configureBlocking(false);
+        c.register(selector, SelectionKey.OP_READ, new Conn());
+      }
+    } catch (IOException e) {
+      // Out of file descriptors, typically: the connection waits in the backlog; try again.
+      long now = System.nanoTime();
+      if (now - lastAcceptWarning > TimeUnit.SECONDS.toNanos(1)) {
+        lastAcceptWarning = now;
+        LOG.warn("accepting a launched script's output connection failed: {}", e.toString());
+      }
+    }
+  }
+
   /**
    * For launchers whose event pipe has ended: their launches that never connected back never
    * started. Waits (up to 5 s) while connections that have not yet said whose they are remain, as
@@ -623,11 +644,7 @@ public final class Launcher implements AutoCloseable {
     if (endedGenerations.isEmpty()) {
       return;
     }
-    SocketChannel c;
-    while ((c = server.accept()) != null) {
-      c.configureBlocking(false);
-      c.register(selector, SelectionKey.OP_READ, new Conn());
-    }
+    acceptAll();
     long now = System.nanoTime();
     for (SelectionKey k : selector.keys()) {
       if (k.attachment() instanceof Conn conn
