@@ -200,10 +200,10 @@ public final class LocalProcessTransport implements WorkerTransport {
     }
   }
 
-  /** The pid of the running launcher process, or -1. For tests. */
-  long launcherPid() {
+  /** The pids of the running launcher processes. For tests. */
+  List<Long> launcherPids() {
     synchronized (launcherLock) {
-      return launcher == null ? -1 : launcher.pid();
+      return launcher == null ? List.of() : launcher.pids();
     }
   }
 

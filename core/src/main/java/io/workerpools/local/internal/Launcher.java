@@ -160,11 +160,24 @@ public final class Launcher implements AutoCloseable {
   private final Map<String, Launch> byToken = new ConcurrentHashMap<>();
   private final ConcurrentLinkedQueue<Generation> endedGenerations = new ConcurrentLinkedQueue<>();
   private final Object lock = new Object();
-  private Generation current; // guarded by lock
+
+  /**
+   * The launcher processes, used in turn: one shell reads and forks requests one after another, so
+   * under a burst a few of them (one per CPU, up to 4) keep up where one would queue requests.
+   */
+  private final Generation[] slots; // guarded by lock
+
+  private final Object[] slotLocks;
+  private int next; // guarded by lock
   private volatile boolean closed;
   private volatile boolean broken;
 
-  private Launcher(Path bash, Map<String, String> environment) throws IOException {
+  private Launcher(Path bash, Map<String, String> environment, int processes) throws IOException {
+    this.slots = new Generation[processes];
+    this.slotLocks = new Object[processes];
+    for (int i = 0; i < processes; i++) {
+      slotLocks[i] = new Object();
+    }
     this.bash = bash;
     this.environment = Map.copyOf(environment);
     this.server = ServerSocketChannel.open();
@@ -228,10 +241,20 @@ public final class Launcher implements AutoCloseable {
    *     without network redirections)
    */
   public static Launcher start(Path bash, Map<String, String> environment) throws IOException {
-    Launcher l = new Launcher(bash, environment);
+    return start(
+        bash, environment, Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())));
+  }
+
+  /** As {@link #start(Path, Map)}, with this many launcher processes used in turn (1 to 16). */
+  public static Launcher start(Path bash, Map<String, String> environment, int processes)
+      throws IOException {
+    if (processes < 1 || processes > 16) {
+      throw new IllegalArgumentException("processes must be 1 to 16 but was " + processes);
+    }
+    Launcher l = new Launcher(bash, environment, processes);
     try {
       synchronized (l.lock) {
-        l.current = l.newGeneration();
+        l.slots[0] = l.newGeneration(); // the others start on first use
       }
       return l;
     } catch (IOException | RuntimeException e) {
@@ -256,23 +279,34 @@ public final class Launcher implements AutoCloseable {
       throws IOException {
     String token = HexFormat.of().formatHex(nextToken());
     byte[] request = encode(token, dir, killLeftovers, argv, env);
+    int slot;
     synchronized (lock) {
-      if (closed || broken) {
-        throw new IOException("the launcher is " + (closed ? "closed" : "not working"));
-      }
-      Generation g = current;
-      if (g == null || !g.process.isAlive()) {
-        LOG.warn(
-            "the local launcher process {}; starting a new one",
-            g == null ? "is not running" : "exited with " + g.process.exitValue());
-        current = null;
-        try {
-          g = newGeneration();
-        } catch (IOException e) {
-          broken = true;
-          throw e;
+      slot = next;
+      next = (next + 1) % slots.length;
+    }
+    synchronized (slotLocks[slot]) { // a full pipe blocks this slot's callers only
+      Generation g;
+      synchronized (lock) {
+        if (closed || broken) {
+          throw new IOException("the launcher is " + (closed ? "closed" : "not working"));
         }
-        current = g;
+        g = slots[slot];
+        if (g == null || !g.process.isAlive()) {
+          if (g != null) {
+            LOG.warn(
+                "the local launcher process {} exited with {}; starting a new one",
+                g.process.pid(),
+                g.process.exitValue());
+          }
+          slots[slot] = null;
+          try {
+            g = newGeneration();
+          } catch (IOException e) {
+            broken = true;
+            throw e;
+          }
+          slots[slot] = g;
+        }
       }
       Launch l = new Launch(token, g, listener);
       byToken.put(token, l);
@@ -362,22 +396,21 @@ public final class Launcher implements AutoCloseable {
     return !closed && !broken;
   }
 
-  /** Whether a launcher process is running now. */
-  public boolean isAlive() {
+  /** The pids of the launcher processes running now. For tests. */
+  public List<Long> pids() {
     synchronized (lock) {
-      return current != null && current.process.isAlive();
-    }
-  }
-
-  /** The pid of the current launcher process, or -1. For tests. */
-  public long pid() {
-    synchronized (lock) {
-      return current == null ? -1 : current.process.pid();
+      List<Long> pids = new java.util.ArrayList<>();
+      for (Generation g : slots) {
+        if (g != null && g.process.isAlive()) {
+          pids.add(g.process.pid());
+        }
+      }
+      return pids;
     }
   }
 
   /**
-   * Stops the launcher process. Scripts already started keep running and are still reported until
+   * Stops the launcher processes. Scripts already started keep running and are still reported until
    * they end; the output thread stops once none is left.
    */
   @Override
@@ -387,11 +420,14 @@ public final class Launcher implements AutoCloseable {
         return;
       }
       closed = true;
-      if (current != null) {
+      for (Generation g : slots) {
+        if (g == null) {
+          continue;
+        }
         try {
-          current.in.close(); // the launcher ends at the end of its input
+          g.in.close(); // a launcher ends at the end of its input
         } catch (IOException e) {
-          current.process.destroyForcibly();
+          g.process.destroyForcibly();
         }
       }
     }
