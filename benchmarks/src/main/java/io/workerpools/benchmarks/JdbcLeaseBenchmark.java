@@ -11,7 +11,7 @@ import io.workerpools.model.WorkerId;
 import io.workerpools.model.WorkerPool;
 import io.workerpools.store.InMemoryInfrastructureStore;
 import io.workerpools.store.InfrastructureStore;
-import io.workerpools.store.LeaseClaim;
+import io.workerpools.store.LeaseRecord;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -153,8 +153,8 @@ public class JdbcLeaseBenchmark {
     int w = random.nextInt(WORKERS);
     for (int attempt = 0; ; attempt++) {
       String id = holder + "-" + seq + "-" + attempt;
-      LeaseClaim c =
-          new LeaseClaim(id, IDS[(w + attempt) % WORKERS], POOL, holder, "s", NOW, LATER);
+      LeaseRecord c =
+          new LeaseRecord(id, IDS[(w + attempt) % WORKERS], POOL, holder, "s", NOW, LATER);
       if (s.tryAcquireLease(c).isPresent()) {
         if (!s.releaseLease(id)) {
           throw new IllegalStateException("lease " + id + " was gone at release");

@@ -9,7 +9,6 @@ import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import io.workerpools.model.WorkerPool;
 import io.workerpools.store.InMemoryInfrastructureStore;
-import io.workerpools.store.LeaseClaim;
 import io.workerpools.store.LeaseRecord;
 import java.time.Duration;
 import java.time.Instant;
@@ -90,8 +89,8 @@ public class ResolverStoreFloorBenchmark {
     WorkerId worker = ids[i];
     PoolId pool = poolOf[i];
     Instant now = Instant.now();
-    LeaseClaim claim =
-        new LeaseClaim(
+    LeaseRecord claim =
+        new LeaseRecord(
             "bench/" + Long.toString(++seq, 36),
             worker,
             pool,

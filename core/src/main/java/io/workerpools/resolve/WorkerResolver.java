@@ -7,7 +7,6 @@ import io.workerpools.model.StepRequirements;
 import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import io.workerpools.store.InfrastructureStore;
-import io.workerpools.store.LeaseClaim;
 import io.workerpools.store.LeaseRecord;
 import io.workerpools.store.StoreEvent;
 import io.workerpools.time.TimeSource;
@@ -294,8 +293,8 @@ public final class WorkerResolver implements AutoCloseable {
         return null;
       }
       Instant now = time.now();
-      LeaseClaim claim =
-          new LeaseClaim(
+      LeaseRecord claim =
+          new LeaseRecord(
               leaseIdPrefix + leaseSeq.incrementAndGet(),
               chosen.id(),
               view.poolOf(req),

@@ -192,7 +192,7 @@ public final class InMemoryInfrastructureStore implements InfrastructureStore {
   }
 
   @Override
-  public Optional<LeaseRecord> tryAcquireLease(LeaseClaim claim) {
+  public Optional<LeaseRecord> tryAcquireLease(LeaseRecord claim) {
     synchronized (lock) {
       if (leases.containsKey(claim.leaseId())) {
         throw new IllegalArgumentException("lease id already in use: " + claim.leaseId());
@@ -204,11 +204,10 @@ public final class InMemoryInfrastructureStore implements InfrastructureStore {
           return Optional.empty();
         }
       }
-      LeaseRecord r = claim.toRecord();
-      leases.put(r.leaseId(), r);
-      leaseCounts.put(r.worker(), held + 1);
-      fire(new StoreEvent.LeaseAcquired(r));
-      return Optional.of(r);
+      leases.put(claim.leaseId(), claim);
+      leaseCounts.put(claim.worker(), held + 1);
+      fire(new StoreEvent.LeaseAcquired(claim));
+      return Optional.of(claim);
     }
   }
 

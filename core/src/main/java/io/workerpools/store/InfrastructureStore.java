@@ -82,8 +82,12 @@ public interface InfrastructureStore extends AutoCloseable {
   /**
    * Grants the lease atomically if the worker exists (or is the built-in worker), is enabled, is
    * not draining, and holds fewer leases than its cap; otherwise returns empty.
+   *
+   * @param claim the lease as the claimant wants it held (its id made by the claimant, unique);
+   *     once granted the store keeps it as given and returns it, so a grant allocates no copy
+   * @throws IllegalArgumentException if a lease with the same id is already held
    */
-  Optional<LeaseRecord> tryAcquireLease(LeaseClaim claim);
+  Optional<LeaseRecord> tryAcquireLease(LeaseRecord claim);
 
   /** Moves every lease of {@code holder} to expire at {@code expiresAt}; returns how many. */
   int renewLeases(String holder, Instant expiresAt);

@@ -15,7 +15,6 @@ import io.workerpools.model.WorkerId;
 import io.workerpools.model.WorkerPool;
 import io.workerpools.store.InMemoryInfrastructureStore;
 import io.workerpools.store.InfrastructureStore;
-import io.workerpools.store.LeaseClaim;
 import io.workerpools.store.LeaseRecord;
 import io.workerpools.store.StoreEvent;
 import io.workerpools.store.StoreListener;
@@ -244,7 +243,7 @@ class AsyncStoreEventsTest {
     }
 
     @Override
-    public Optional<LeaseRecord> tryAcquireLease(LeaseClaim claim) {
+    public Optional<LeaseRecord> tryAcquireLease(LeaseRecord claim) {
       return refuse ? Optional.empty() : inner.tryAcquireLease(claim);
     }
 

@@ -93,8 +93,8 @@ public abstract class InfrastructureStoreContract {
         true);
   }
 
-  protected static LeaseClaim claim(String leaseId, String worker, String holder) {
-    return new LeaseClaim(
+  protected static LeaseRecord claim(String leaseId, String worker, String holder) {
+    return new LeaseRecord(
         leaseId,
         WorkerId.of(worker),
         PoolId.of("linux"),
@@ -382,10 +382,10 @@ public abstract class InfrastructureStoreContract {
     Recorder r = new Recorder();
     try (AutoCloseable sub = s.subscribe(r)) {
       Optional<LeaseRecord> l = s.tryAcquireLease(claim("l1", "a", "n1"));
-      assertThat(l).contains(claim("l1", "a", "n1").toRecord());
+      assertThat(l).contains(claim("l1", "a", "n1"));
       r.await(StoreEvent.LeaseAcquired.class, e -> e.lease().leaseId().equals("l1"));
     }
-    assertThat(s.leases()).containsExactly(claim("l1", "a", "n1").toRecord());
+    assertThat(s.leases()).containsExactly(claim("l1", "a", "n1"));
   }
 
   @Test
@@ -415,8 +415,8 @@ public abstract class InfrastructureStoreContract {
   void theBuiltInWorkerIsAlwaysLeasableAndHasNoCap() {
     InfrastructureStore s = open(Infrastructure.initial());
     for (int i = 0; i < 50; i++) {
-      LeaseClaim c =
-          new LeaseClaim(
+      LeaseRecord c =
+          new LeaseRecord(
               "b" + i,
               Worker.BUILT_IN_ID,
               Infrastructure.DEFAULT_POOL_ID,

@@ -1,19 +1,18 @@
 package io.workerpools.examples;
 
+import io.workerpools.WorkerPools;
 import io.workerpools.dispatch.Step;
-import io.workerpools.dispatch.StepDispatcher;
 import io.workerpools.dispatch.StepLogSink;
 import io.workerpools.dispatch.StepResult;
 import io.workerpools.health.HealthMonitor;
 import io.workerpools.health.HealthPolicy;
-import io.workerpools.local.LocalProcessTransport;
 import io.workerpools.model.Endpoint;
+import io.workerpools.model.HealthReport;
 import io.workerpools.model.StepRequirements;
 import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import io.workerpools.model.WorkerPool;
-import io.workerpools.resolve.WorkerResolver;
-import io.workerpools.store.InMemoryInfrastructureStore;
+import io.workerpools.store.InfrastructureStore;
 import io.workerpools.tentacle.AgentProcess;
 import io.workerpools.tentacle.TentacleCertificate;
 import io.workerpools.tentacle.TentacleTransport;
@@ -70,36 +69,33 @@ public final class Demo {
   boolean run() throws Exception {
     Path home = Files.createTempDirectory("workerpools-demo");
     List<AgentProcess> agents = new ArrayList<>();
-    InMemoryInfrastructureStore store = new InMemoryInfrastructureStore();
     TentacleCertificate hostCert =
         TentacleCertificate.loadOrCreate(home.resolve("host"), "workerpools-demo-host");
-    try (TentacleTransport tentacle =
-            TentacleTransport.builder(hostCert)
-                .pollingListener(new InetSocketAddress("127.0.0.1", 0))
-                .build();
-        LocalProcessTransport local =
-            LocalProcessTransport.builder().baseDirectory(home.resolve("built-in")).build();
-        WorkerResolver resolver = WorkerResolver.builder(store).nodeId("demo-host").build();
-        HealthMonitor health =
-            HealthMonitor.builder(store, List.of(local, tentacle))
-                .policy(
-                    HealthPolicy.builder()
-                        .interval(Duration.ofSeconds(5))
-                        .timeout(Duration.ofSeconds(3))
-                        .build())
-                .build()
-                .start();
-        StepDispatcher dispatcher =
-            StepDispatcher.builder(resolver)
-                .transport(local)
-                .transport(tentacle)
-                .listener(health.recheckLostWorkers())
-                .build()) {
+    TentacleTransport tentacle =
+        TentacleTransport.builder(hostCert)
+            .pollingListener(new InetSocketAddress("127.0.0.1", 0))
+            .build();
+    // The whole wiring: an in-memory store, the built-in worker, the Tentacle transport (listening
+    // agents, and a polling listener), the resolver, the health monitor and the dispatcher.
+    try (WorkerPools pools =
+        WorkerPools.builder()
+            .builtInWorkerDirectory(home.resolve("built-in"))
+            .transport(tentacle) // closed with the facade
+            .healthPolicy(
+                HealthPolicy.builder()
+                    // A cold JVM's first TLS handshake on a busy machine can take seconds.
+                    .interval(Duration.ofSeconds(30))
+                    .timeout(Duration.ofSeconds(20))
+                    .build())
+            .nodeId("demo-host")
+            .build()) {
+      InfrastructureStore store = pools.store();
+      HealthMonitor health = pools.health();
 
       StepLogSink live = l -> out.println("    | " + l.prefixedText());
 
       act("1. Nothing configured: the step resolves to the empty default pool.");
-      StepResult r1 = deploy(dispatcher, "deploy-1", StepRequirements.anyPool(), live);
+      StepResult r1 = deploy(pools, "deploy-1", StepRequirements.anyPool(), live);
       expect(
           r1.succeeded() && r1.worker().orElseThrow().equals(Worker.BUILT_IN_ID),
           "ran on the built-in worker",
@@ -120,8 +116,8 @@ public final class Demo {
               .pool("default")
               .build();
       store.putWorker(w1);
-      health.check(w1.id()).toCompletableFuture().get(30, TimeUnit.SECONDS);
-      StepResult r2 = deploy(dispatcher, "deploy-2", StepRequirements.anyPool(), live);
+      report(w1, health.check(w1.id()).toCompletableFuture().get(30, TimeUnit.SECONDS));
+      StepResult r2 = deploy(pools, "deploy-2", StepRequirements.anyPool(), live);
       expect(
           r2.succeeded() && r2.worker().orElseThrow().equals(w1.id()),
           "ran on agent-1, not on the host",
@@ -152,7 +148,7 @@ public final class Demo {
                 .pool("linux")
                 .build();
         store.putWorker(w);
-        health.check(w.id()).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        report(w, health.check(w.id()).toCompletableFuture().get(30, TimeUnit.SECONDS));
       }
       List<CompletableFuture<StepResult>> fanOut = new ArrayList<>();
       for (int i = 1; i <= 6; i++) {
@@ -166,7 +162,7 @@ public final class Demo {
                 .requirements(StepRequirements.inPool("linux"))
                 .action("integration-tests", 4)
                 .build();
-        fanOut.add(dispatcher.dispatch(step, live).result().toCompletableFuture());
+        fanOut.add(pools.start(step, live).result().toCompletableFuture());
       }
       int onPoller1 = 0;
       for (CompletableFuture<StepResult> f : fanOut) {
@@ -187,9 +183,9 @@ public final class Demo {
           null);
 
       act("4. Built-in worker switched off and the default pool emptied.");
-      store.setBuiltInWorkerEnabled(false);
+      pools.setBuiltInWorkerEnabled(false);
       store.removeWorker(w1.id());
-      StepResult r4 = deploy(dispatcher, "deploy-3", StepRequirements.anyPool(), live);
+      StepResult r4 = deploy(pools, "deploy-3", StepRequirements.anyPool(), live);
       out.println("   " + r4.message().replace("\n", "\n   "));
       expect(r4.status() == StepResult.Status.NOWHERE_TO_RUN, "failed with a clear error", r4);
 
@@ -205,8 +201,7 @@ public final class Demo {
     return ok;
   }
 
-  private StepResult deploy(
-      StepDispatcher dispatcher, String id, StepRequirements req, StepLogSink live)
+  private StepResult deploy(WorkerPools pools, String id, StepRequirements req, StepLogSink live)
       throws Exception {
     Step step =
         Step.builder(
@@ -216,8 +211,7 @@ public final class Demo {
                     .build())
             .requirements(req)
             .build();
-    StepResult r =
-        dispatcher.dispatch(step, live).result().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    StepResult r = pools.start(step, live).result().toCompletableFuture().get(60, TimeUnit.SECONDS);
     record(r, "default");
     return r;
   }
@@ -244,7 +238,14 @@ public final class Demo {
                     + " on "
                     + r.worker().map(Object::toString).orElse("-")
                     + "]"));
+    if (!condition && r != null && !r.message().isEmpty()) {
+      out.println("        " + r.message().replace("\n", "\n        "));
+    }
     ok &= condition;
+  }
+
+  private void report(Worker w, HealthReport h) {
+    out.println("   health check of " + w.id() + ": " + h.status() + " " + h.message());
   }
 
   private void printSummary() {

@@ -10,7 +10,6 @@ import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import io.workerpools.model.WorkerPool;
 import io.workerpools.store.InfrastructureStore;
-import io.workerpools.store.LeaseClaim;
 import io.workerpools.store.LeaseRecord;
 import io.workerpools.store.StoreEvent;
 import io.workerpools.store.StoreListener;
@@ -417,7 +416,7 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
   // ---------------------------------------------------------------- leases
 
   @Override
-  public Optional<LeaseRecord> tryAcquireLease(LeaseClaim claim) {
+  public Optional<LeaseRecord> tryAcquireLease(LeaseRecord claim) {
     Objects.requireNonNull(claim, "claim");
     // Registered before the row can exist, so the poller never takes it for another node's lease.
     if (mine.putIfAbsent(claim.leaseId(), new Mine(null, Long.MAX_VALUE)) != null) {
@@ -461,13 +460,12 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
       mine.remove(claim.leaseId());
       return Optional.empty();
     }
-    LeaseRecord r = claim.toRecord();
     synchronized (leaseLock) {
-      mine.put(r.leaseId(), new Mine(r, pollEpoch.get()));
-      delivery.enqueue(new StoreEvent.LeaseAcquired(r));
+      mine.put(claim.leaseId(), new Mine(claim, pollEpoch.get()));
+      delivery.enqueue(new StoreEvent.LeaseAcquired(claim));
     }
     delivery.drain();
-    return Optional.of(r);
+    return Optional.of(claim);
   }
 
   @Override

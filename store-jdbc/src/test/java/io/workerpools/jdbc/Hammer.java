@@ -3,7 +3,6 @@ package io.workerpools.jdbc;
 import io.workerpools.model.PoolId;
 import io.workerpools.model.WorkerId;
 import io.workerpools.store.InfrastructureStore;
-import io.workerpools.store.LeaseClaim;
 import io.workerpools.store.LeaseRecord;
 import java.time.Instant;
 import java.util.List;
@@ -35,7 +34,7 @@ final class Hammer {
       Instant now = Instant.now();
       Optional<LeaseRecord> r =
           store.tryAcquireLease(
-              new LeaseClaim(
+              new LeaseRecord(
                   UUID.randomUUID().toString(),
                   WorkerId.of(w),
                   pool,

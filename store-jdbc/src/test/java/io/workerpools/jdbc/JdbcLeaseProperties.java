@@ -10,7 +10,6 @@ import io.workerpools.model.WorkerId;
 import io.workerpools.model.WorkerPool;
 import io.workerpools.store.InMemoryInfrastructureStore;
 import io.workerpools.store.InfrastructureStore;
-import io.workerpools.store.LeaseClaim;
 import io.workerpools.store.LeaseRecord;
 import java.sql.Connection;
 import java.sql.Statement;
@@ -108,8 +107,8 @@ class JdbcLeaseProperties {
       switch (op.kind()) {
         case 0 -> {
           String worker = op.arg() % 4 == 3 ? "ghost" : "w" + op.arg() % 4;
-          LeaseClaim claim =
-              new LeaseClaim(
+          LeaseRecord claim =
+              new LeaseRecord(
                   run + "-" + n,
                   WorkerId.of(worker),
                   POOL,

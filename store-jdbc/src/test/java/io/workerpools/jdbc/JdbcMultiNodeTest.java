@@ -190,7 +190,7 @@ class JdbcMultiNodeTest {
       var lease =
           holder
               .tryAcquireLease(
-                  new io.workerpools.store.LeaseClaim(
+                  new io.workerpools.store.LeaseRecord(
                       "stale", WorkerId.of("w1"), POOL, "holder", "s", now, now.minusSeconds(1)))
               .orElseThrow();
       Await.until("the reaper knows w1", () -> reaper.infrastructure().workers().size() == 1);

@@ -2,7 +2,7 @@ package io.workerpools.jdbc;
 
 import io.workerpools.model.PoolId;
 import io.workerpools.model.WorkerId;
-import io.workerpools.store.LeaseClaim;
+import io.workerpools.store.LeaseRecord;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -70,8 +70,8 @@ public final class NodeMain {
         int held = 0;
         for (String w : workers) {
           Instant now = Instant.now();
-          LeaseClaim c =
-              new LeaseClaim(
+          LeaseRecord c =
+              new LeaseRecord(
                   UUID.randomUUID().toString(),
                   WorkerId.of(w),
                   pool,

@@ -12,7 +12,6 @@ import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import io.workerpools.model.WorkerPool;
 import io.workerpools.store.InfrastructureStore;
-import io.workerpools.store.LeaseClaim;
 import io.workerpools.store.LeaseRecord;
 import io.workerpools.store.StoreEvent;
 import java.time.Duration;
@@ -61,14 +60,14 @@ abstract class StoreContract {
         .build();
   }
 
-  static LeaseClaim claim(String worker, String holder, Instant expires) {
-    return new LeaseClaim(
+  static LeaseRecord claim(String worker, String holder, Instant expires) {
+    return new LeaseRecord(
         UUID.randomUUID().toString(), WorkerId.of(worker), LINUX, holder, "step-1", T0, expires);
   }
 
-  static LeaseClaim claimIn(PoolId pool, String worker, String holder) {
+  static LeaseRecord claimIn(PoolId pool, String worker, String holder) {
     Instant now = Instant.now();
-    return new LeaseClaim(
+    return new LeaseRecord(
         UUID.randomUUID().toString(),
         WorkerId.of(worker),
         pool,
@@ -78,7 +77,7 @@ abstract class StoreContract {
         now.plusSeconds(60));
   }
 
-  static LeaseClaim claim(String worker) {
+  static LeaseRecord claim(String worker) {
     return claim(worker, "node-a", T0.plusSeconds(60));
   }
 
@@ -96,10 +95,10 @@ abstract class StoreContract {
   @Test
   void leaseRecordsKeepTheirInstantsExactly() {
     withLinuxPool(worker("w1", 1));
-    LeaseClaim c = claim("w1", "node-a", T0.plusNanos(987_654_321));
+    LeaseRecord c = claim("w1", "node-a", T0.plusNanos(987_654_321));
     LeaseRecord r = store.tryAcquireLease(c).orElseThrow();
-    assertThat(r).isEqualTo(c.toRecord());
-    assertThat(store.leases()).containsExactly(c.toRecord());
+    assertThat(r).isEqualTo(c);
+    assertThat(store.leases()).containsExactly(c);
   }
 
   @Test
