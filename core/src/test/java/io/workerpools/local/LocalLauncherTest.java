@@ -76,6 +76,30 @@ class LocalLauncherTest {
   }
 
   @Test
+  void aScriptHoldsNoDescriptorsBeyondItsThreeStreams() {
+    // The launcher's pipes and the other scripts' sockets must not leak into a script. Besides
+    // 0-2, bash holds its script open (fd 255); the directory handle of the listing itself is
+    // closed by the time readlink looks at it.
+    CollectingSink s =
+        run(
+            transport,
+            ScriptRequest.bash(
+                "cd /proc/$$/fd && for f in *; do printf '%s ' \"$f\"; readlink \"$f\" ||"
+                    + " echo gone; done"));
+    List<String> open =
+        s.stdout().stream()
+            .filter(l -> !l.endsWith(" gone") && !l.startsWith("255 "))
+            .sorted()
+            .toList();
+    assertThat(open).hasSize(3);
+    assertThat(open.get(0)).isEqualTo("0 /dev/null");
+    assertThat(open.get(1)).startsWith("1 socket:");
+    assertThat(open.get(2)).startsWith("2 socket:");
+    assertThat(s.stdout()).anySatisfy(l -> assertThat(l).startsWith("255 ").endsWith("script.sh"));
+    assertThat(transport.launcherActive()).isTrue();
+  }
+
+  @Test
   void aScriptSeesTheSameEnvironmentThroughTheLauncherAsWhenSpawned() {
     ScriptRequest env =
         ScriptRequest.builder(io.workerpools.model.ScriptSyntax.BASH, "env -0")
