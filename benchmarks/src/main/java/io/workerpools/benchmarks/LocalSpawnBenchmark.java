@@ -65,10 +65,15 @@ public class LocalSpawnBenchmark {
     base = Files.createTempDirectory("wp-bench-local");
     script = base.resolve("true.sh");
     Files.writeString(script, "/bin/true\n");
-    transport = LocalProcessTransport.builder().baseDirectory(base.resolve("steps")).build();
+    transport =
+        LocalProcessTransport.builder()
+            .baseDirectory(base.resolve("steps"))
+            .startMode(LocalProcessTransport.StartMode.PERSISTENT_LAUNCHER)
+            .build();
     transportNoLeftoverKill =
         LocalProcessTransport.builder()
             .baseDirectory(base.resolve("steps2"))
+            .startMode(LocalProcessTransport.StartMode.PERSISTENT_LAUNCHER)
             .killLeftoverProcesses(false)
             .build();
     transportSpawnPerScript =
@@ -109,8 +114,8 @@ public class LocalSpawnBenchmark {
   }
 
   /**
-   * The built-in worker's transport in its default mode (the persistent launcher): a step whose
-   * script is {@code /bin/true}.
+   * The built-in worker's transport with the persistent launcher: a step whose script is {@code
+   * /bin/true}.
    */
   @Benchmark
   public ScriptResult builtInWorkerTransport() {
@@ -131,7 +136,7 @@ public class LocalSpawnBenchmark {
         .join();
   }
 
-  /** The same with one JDK spawn per script ({@code setsid bash script.sh}): the old default. */
+  /** The same with one JDK spawn per script ({@code setsid bash script.sh}): the default mode. */
   @Benchmark
   public ScriptResult builtInWorkerSpawnPerScript() {
     return transportSpawnPerScript
@@ -141,7 +146,10 @@ public class LocalSpawnBenchmark {
         .join();
   }
 
-  /** End to end through the dispatcher: resolve, lease, run on the built-in worker, release. */
+  /**
+   * End to end through the dispatcher (with the launcher): resolve, lease, run on the built-in
+   * worker, release.
+   */
   @Benchmark
   public StepResult dispatcherOnBuiltInWorker() {
     return dispatcher.run(Step.builder("s" + (n++), trueScript).build(), StepLogSink.discard());

@@ -18,7 +18,7 @@ import java.util.stream.Stream;
  * B3, interleaved: one spawn of each variant in turn, repeated, in one JVM, so that every variant
  * sees the same machine load (on a shared 2-core machine JMH's one-benchmark-after-another order
  * lets load swings masquerade as differences). Prints min, p25 and p50 per variant and the ratios
- * of the built-in worker (default mode: the persistent launcher; and one spawn per script) to each
+ * of the built-in worker (the persistent launcher; one spawn per script, the default) to each
  * baseline.
  *
  * <pre>
@@ -40,7 +40,10 @@ public final class LocalSpawnHarness {
     Files.writeString(script, "/bin/true\n");
     ScriptRequest trueStep = ScriptRequest.bash("/bin/true");
     try (LocalProcessTransport transport =
-            LocalProcessTransport.builder().baseDirectory(base.resolve("a")).build();
+            LocalProcessTransport.builder()
+                .baseDirectory(base.resolve("a"))
+                .startMode(LocalProcessTransport.StartMode.PERSISTENT_LAUNCHER)
+                .build();
         LocalProcessTransport spawn =
             LocalProcessTransport.builder()
                 .baseDirectory(base.resolve("b"))
@@ -55,7 +58,7 @@ public final class LocalSpawnHarness {
           "bare setsid bash true.sh",
           () -> new ProcessBuilder("setsid", "bash", script.toString()).start().waitFor());
       variants.put(
-          "built-in worker",
+          "built-in worker, launcher",
           () ->
               transport
                   .start(Worker.BUILT_IN, trueStep, LogSink.discard())
@@ -92,7 +95,7 @@ public final class LocalSpawnHarness {
             "%-28s min %6.2f ms  p25 %6.2f ms  p50 %6.2f ms%n",
             e.getKey(), s.get(0) / 1e6, s.get(s.size() / 4) / 1e6, median);
       }
-      for (String v : List.of("built-in worker", "built-in, spawn per script")) {
+      for (String v : List.of("built-in worker, launcher", "built-in, spawn per script")) {
         double builtIn = p50.get(v);
         System.out.printf(
             "p50 ratios, %s: / bare /bin/true %.2f, / bare bash %.2f, / bare setsid bash %.2f%n",

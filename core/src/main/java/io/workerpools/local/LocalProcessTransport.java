@@ -61,14 +61,17 @@ import org.slf4j.LoggerFactory;
  *       runuser} (or {@code sudo}); this needs the host to run as root.
  * </ul>
  *
- * <p>How scripts start ({@link StartMode}): by default a persistent launcher, one long-lived {@code
- * bash} per transport, forks each script into its own process group and reports its exit; output
- * comes back over loopback connections bound to the script by a random token, all read by one
- * selector thread. A script then costs a fork instead of a JDK spawn plus a {@code setsid} exec,
- * and a burst of scripts needs no thread per script. Scripts the launcher cannot take (run as
- * another user, variable names the shell treats specially) and every script when it cannot start
- * are spawned one process each ({@code setsid <interpreter> <script>}, two pooled reader threads
- * per script), which {@link StartMode#SPAWN_PER_SCRIPT} selects for all scripts.
+ * <p>How scripts start ({@link StartMode}): one JDK spawn per script by default; or, with {@link
+ * StartMode#PERSISTENT_LAUNCHER}, a persistent launcher, one long-lived {@code bash} per transport,
+ * forks each script into its own process group and reports its exit; output comes back over
+ * loopback connections bound to the script by a random token, all read by one selector thread. A
+ * script then costs a fork instead of a JDK spawn plus a {@code setsid} exec, and a burst of
+ * scripts needs no thread per script. Scripts the launcher cannot take (run as another user,
+ * variable names the shell treats specially) and every script when it cannot start are spawned one
+ * process each ({@code setsid <interpreter> <script>}, two pooled reader threads per script), as
+ * every script is in the default mode. The launcher is not the default yet: a script it starts is
+ * the host's grandchild, not its child, and under a burst of scripts it was slower than spawning
+ * (see {@code docs/local-and-dispatch.md}).
  *
  * <p>Threads: the launcher's output thread and one event thread per launcher process; in spawn mode
  * two pooled reader threads per running script plus the JDK's process reaper; one scheduler thread
@@ -557,7 +560,7 @@ public final class LocalProcessTransport implements WorkerTransport {
     private TimeSource time = TimeSource.system();
     private ExecutorService ioExecutor;
     private Executables executables;
-    private StartMode startMode = StartMode.PERSISTENT_LAUNCHER;
+    private StartMode startMode = StartMode.SPAWN_PER_SCRIPT;
 
     private Builder() {
       interpreters.put(ScriptSyntax.BASH, "bash");
@@ -647,8 +650,9 @@ public final class LocalProcessTransport implements WorkerTransport {
     }
 
     /**
-     * How scripts are started (default {@link StartMode#PERSISTENT_LAUNCHER}, which falls back to
-     * {@link StartMode#SPAWN_PER_SCRIPT} by itself when it cannot be used).
+     * How scripts are started: {@link StartMode#SPAWN_PER_SCRIPT} (the default) or {@link
+     * StartMode#PERSISTENT_LAUNCHER} (about twice as fast a start; falls back to spawning by itself
+     * when it cannot be used).
      */
     public Builder startMode(StartMode mode) {
       this.startMode = Objects.requireNonNull(mode, "mode");

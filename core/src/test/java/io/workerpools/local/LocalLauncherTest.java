@@ -33,7 +33,11 @@ class LocalLauncherTest {
 
   @BeforeEach
   void start() {
-    transport = LocalProcessTransport.builder().baseDirectory(base).build();
+    transport =
+        LocalProcessTransport.builder()
+            .baseDirectory(base)
+            .startMode(StartMode.PERSISTENT_LAUNCHER)
+            .build();
   }
 
   @AfterEach
@@ -64,7 +68,9 @@ class LocalLauncherTest {
     CollectingSink second =
         run(transport, ScriptRequest.bash("read -r -a st < /proc/$$/stat; echo $$ ${st[4]} $PPID"));
 
-    assertThat(transport.startMode()).isEqualTo(StartMode.PERSISTENT_LAUNCHER);
+    assertThat(LocalProcessTransport.create().startMode())
+        .as("the default")
+        .isEqualTo(StartMode.SPAWN_PER_SCRIPT);
     assertThat(transport.launcherActive()).isTrue();
     assertThat(launchers).isNotEmpty();
     assertThat(transport.launcherPids()).as("launchers are reused").containsAll(launchers);
@@ -111,6 +117,7 @@ class LocalLauncherTest {
               LocalProcessTransport.builder()
                   .baseDirectory(base)
                   .inheritEnvironment(inherit)
+                  .startMode(StartMode.PERSISTENT_LAUNCHER)
                   .build();
           LocalProcessTransport spawn =
               LocalProcessTransport.builder()
@@ -237,6 +244,7 @@ class LocalLauncherTest {
         LocalProcessTransport.builder()
             .baseDirectory(base)
             .executables(new Executables(bin.toString()))
+            .startMode(StartMode.PERSISTENT_LAUNCHER)
             .interpreter(io.workerpools.model.ScriptSyntax.BASH, realBash)
             .build()) {
       CollectingSink s = run(t, ScriptRequest.bash("echo spawned"));

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The local-process transport (the built-in worker) passes the shared transport contract, in its
- * default mode: scripts started by the persistent launcher.
+ * persistent-launcher mode ({@code LocalSpawnPerScriptContractTest} covers the default mode).
  */
 class LocalProcessTransportContractTest extends WorkerTransportContract {
   @TempDir static Path base;
@@ -23,7 +23,11 @@ class LocalProcessTransportContractTest extends WorkerTransportContract {
 
   @BeforeAll
   static void start() {
-    transport = LocalProcessTransport.builder().baseDirectory(base).build();
+    transport =
+        LocalProcessTransport.builder()
+            .baseDirectory(base)
+            .startMode(LocalProcessTransport.StartMode.PERSISTENT_LAUNCHER)
+            .build();
   }
 
   @AfterAll

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The local-process transport with one JDK spawn per script ({@link StartMode#SPAWN_PER_SCRIPT},
- * the fallback of the persistent launcher) passes the shared transport contract too.
+ * the default, and the fallback of the persistent launcher) passes the shared transport contract.
  */
 class LocalSpawnPerScriptContractTest extends WorkerTransportContract {
   @TempDir static Path base;
