@@ -15,11 +15,11 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * B3, interleaved: one spawn of each variant in turn, repeated, in one JVM, so that every variant
- * sees the same machine load (on a shared 2-core machine JMH's one-benchmark-after-another order
- * lets load swings masquerade as differences). Prints min, p25 and p50 per variant and the ratios
- * of the built-in worker (the persistent launcher; one spawn per script, the default) to each
- * baseline.
+ * B3, interleaved: one spawn of each variant in turn (in a new random order each round), repeated,
+ * in one JVM, so that every variant sees the same machine load (on a shared 2-core machine JMH's
+ * one-benchmark-after-another order lets load swings masquerade as differences). Prints min, p25
+ * and p50 per variant and the ratios of the built-in worker (the persistent launcher; one spawn per
+ * script, the default) to each baseline.
  *
  * <pre>
  * java -cp benchmarks/target/benchmarks.jar io.workerpools.benchmarks.LocalSpawnHarness [rounds]
@@ -75,8 +75,13 @@ public final class LocalSpawnHarness {
                   .join());
       Map<String, List<Long>> samples = new LinkedHashMap<>();
       variants.keySet().forEach(k -> samples.put(k, new ArrayList<>()));
+      List<Map.Entry<String, Variant>> order = new ArrayList<>(variants.entrySet());
+      java.util.Random shuffle = new java.util.Random(42);
       for (int r = 0; r < rounds; r++) {
-        for (Map.Entry<String, Variant> v : variants.entrySet()) {
+        // A new order each round: what one variant leaves behind (a process still exiting, sockets
+        // closing) falls on every other variant alike, not always on the one after it.
+        Collections.shuffle(order, shuffle);
+        for (Map.Entry<String, Variant> v : order) {
           long t0 = System.nanoTime();
           v.getValue().run();
           long t = System.nanoTime() - t0;
