@@ -44,14 +44,20 @@ import java.util.stream.Stream;
  * <p>Run: {@code java -cp benchmarks/target/benchmarks.jar io.workerpools.benchmarks.SshB4Harness
  * [sequential-steps=500] [concurrent-steps=200]}. Needs {@code sshd}, {@code ssh}, {@code
  * ssh-keygen} and root (OpenSSH's privilege separation) or an sshd that can run as the current
- * user.
+ * user. As root it logs in as a throwaway user with an empty home ({@code useradd}, removed at the
+ * end), so that the current user's {@code ~/.bashrc} (which bash reads for every SSH command) is
+ * not what gets measured; {@code -Db4.user=self} logs in as the current user instead.
  */
 public final class SshB4Harness {
   private SshB4Harness() {}
 
+  private static String throwawayUser;
+
   public static void main(String[] args) throws Exception {
     int sequential = args.length > 0 ? Integer.parseInt(args[0]) : 500;
     int concurrent = args.length > 1 ? Integer.parseInt(args[1]) : 200;
+    System.out.println(
+        "load average at the start: " + Files.readString(Path.of("/proc/loadavg")).trim());
     Path dir = Files.createTempDirectory("wp-b4-");
     Process sshd = null;
     try {
@@ -115,7 +121,23 @@ public final class SshB4Harness {
       Path knownHosts = dir.resolve("known_hosts");
       Files.writeString(
           knownHosts, "[127.0.0.1]:" + port + " " + hostPub[0] + " " + hostPub[1] + "\n");
-      String user = System.getProperty("user.name");
+      String me = System.getProperty("user.name");
+      String login = me;
+      if ("root".equals(me) && !"self".equals(System.getProperty("b4.user"))) {
+        // A throwaway login with an empty home: what is measured is the transport and sshd, not
+        // whatever the current user's ~/.bashrc runs for every SSH command (any client pays that
+        // once per command; on the machine this was written on, root's runs pyenv init, ~0.7 s).
+        login = "wpb4" + Long.toHexString(System.nanoTime() & 0xffffffL);
+        Path home = dir.resolve("home");
+        Files.createDirectories(home);
+        run(List.of("useradd", "-M", "-d", home.toString(), "-s", "/bin/bash", login));
+        throwawayUser = login;
+        run(List.of("usermod", "-p", "*", login)); // not locked: sshd without PAM refuses those
+        run(List.of("chown", login, home.toString()));
+        run(List.of("chmod", "711", dir.toString()));
+        run(List.of("chmod", "644", dir.resolve("authorized_keys").toString()));
+      }
+      String user = login;
       Path clientKey = dir.resolve("client");
       List<String> sshBase =
           List.of(
@@ -225,11 +247,13 @@ public final class SshB4Harness {
         long seqWall = System.nanoTime() - seqStart;
 
         // --- 2. ten channels in flight vs one at a time ---
+        long[] cpu0 = cpu(sshd);
         long one0 = System.nanoTime();
         for (int i = 0; i < concurrent; i++) {
           step(transport, main);
         }
         double oneAtATimeS = (System.nanoTime() - one0) / 1e9;
+        long[] cpu1 = cpu(sshd);
         Semaphore inFlight = new Semaphore(10);
         List<ScriptExecution> all = new ArrayList<>();
         long ten0 = System.nanoTime();
@@ -246,6 +270,7 @@ public final class SshB4Harness {
           }
         }
         double tenS = (System.nanoTime() - ten0) / 1e9;
+        long[] cpu2 = cpu(sshd);
 
         System.out.printf(
             "B4 SSH (sshd %s), JDK %s, %d cores%n",
@@ -273,6 +298,25 @@ public final class SshB4Harness {
             "throughput true x%d: one at a time %.1f steps/s; 10 in flight %.1f steps/s;"
                 + " ratio %.2fx%n",
             concurrent, concurrent / oneAtATimeS, concurrent / tenS, oneAtATimeS / tenS);
+        double clientMs = (cpu1[0] - cpu0[0]) / 1e6 / concurrent;
+        double serverMs = (cpu1[1] - cpu0[1]) / 1e6 / concurrent;
+        double clientMs10 = (cpu2[0] - cpu1[0]) / 1e6 / concurrent;
+        double serverMs10 = (cpu2[1] - cpu1[1]) / 1e6 / concurrent;
+        int cores = Runtime.getRuntime().availableProcessors();
+        double perStepWallMs = oneAtATimeS * 1000 / concurrent;
+        System.out.printf(
+            "CPU per step: one at a time %.1f ms client (JVM) + %.1f ms server (sshd and its"
+                + " shells); 10 in flight %.1f + %.1f ms. With %d idle cores the 10-in-flight"
+                + " ceiling is %.0f steps/s = %.1fx the one-at-a-time rate%n",
+            clientMs,
+            serverMs,
+            clientMs10,
+            serverMs10,
+            cores,
+            cores * 1000 / (clientMs10 + serverMs10),
+            Math.min(10, perStepWallMs / ((clientMs10 + serverMs10) / cores)));
+        System.out.println(
+            "load average at the end: " + Files.readString(Path.of("/proc/loadavg")).trim());
       }
       runQuietly(append(sshBase.subList(0, sshBase.size() - 1), "-O", "exit", user + "@127.0.0.1"));
     } finally {
@@ -281,10 +325,41 @@ public final class SshB4Harness {
         sshd.destroyForcibly();
         sshd.waitFor(10, TimeUnit.SECONDS);
       }
+      if (throwawayUser != null) {
+        runQuietly(List.of("userdel", throwawayUser));
+      }
       try (Stream<Path> s = Files.walk(dir)) {
         s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
       }
     }
+  }
+
+  /**
+   * CPU time used so far, in ns: [0] this JVM, [1] sshd and everything under it (exited children
+   * count through their parents' cutime/cstime once reaped).
+   */
+  private static long[] cpu(Process sshd) throws IOException {
+    long jvm =
+        ((com.sun.management.OperatingSystemMXBean)
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+            .getProcessCpuTime();
+    long ticks = 0;
+    List<ProcessHandle> tree = new ArrayList<>();
+    tree.add(sshd.toHandle());
+    sshd.descendants().forEach(tree::add);
+    for (ProcessHandle h : tree) {
+      try {
+        String stat = Files.readString(Path.of("/proc/" + h.pid() + "/stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        // Fields 14-17 of stat (utime stime cutime cstime) are 11-14 after the command name.
+        for (int i = 11; i <= 14; i++) {
+          ticks += Long.parseLong(f[i]);
+        }
+      } catch (IOException | RuntimeException e) {
+        // Exited meanwhile.
+      }
+    }
+    return new long[] {jvm, ticks * 10_000_000L}; // USER_HZ = 100
   }
 
   private static void step(SshTransport t, Worker w) throws Exception {

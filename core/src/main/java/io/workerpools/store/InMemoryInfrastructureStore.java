@@ -198,7 +198,14 @@ public final class InMemoryInfrastructureStore implements InfrastructureStore {
         throw new IllegalArgumentException("lease id already in use: " + claim.leaseId());
       }
       int held = leaseCounts.getOrDefault(claim.worker(), 0);
-      if (!claim.worker().equals(Worker.BUILT_IN_ID)) {
+      if (claim.worker().equals(Worker.BUILT_IN_ID)) {
+        // Rule 1, checked atomically: a resolver's view may not have seen a worker just added to
+        // the default pool (or the default moved, or the built-in switched off) when it chose the
+        // built-in worker. Refused here, the resolver re-reads and chooses again.
+        if (!builtInLeasable(claim)) {
+          return Optional.empty();
+        }
+      } else {
         Worker w = infra.workers().get(claim.worker());
         if (w == null || !w.enabled() || draining.contains(w.id()) || held >= w.capOrMax()) {
           return Optional.empty();
@@ -209,6 +216,19 @@ public final class InMemoryInfrastructureStore implements InfrastructureStore {
       fire(new StoreEvent.LeaseAcquired(claim));
       return Optional.of(claim);
     }
+  }
+
+  /** Whether rule 1 holds now for this claim's pool. Call with the lock held. */
+  private boolean builtInLeasable(LeaseRecord claim) {
+    if (!infra.builtInWorkerEnabled() || !claim.pool().equals(infra.defaultPool())) {
+      return false;
+    }
+    for (Worker w : infra.workers().values()) {
+      if (w.pools().contains(claim.pool())) {
+        return false;
+      }
+    }
+    return true;
   }
 
   @Override

@@ -81,7 +81,11 @@ public interface InfrastructureStore extends AutoCloseable {
 
   /**
    * Grants the lease atomically if the worker exists (or is the built-in worker), is enabled, is
-   * not draining, and holds fewer leases than its cap; otherwise returns empty.
+   * not draining, and holds fewer leases than its cap; otherwise returns empty. A store must grant
+   * the built-in worker only while rule 1 holds at that moment (the claim's pool is the default
+   * pool, it holds no worker, and the built-in worker is switched on), so that a resolver whose
+   * view has not yet seen a worker join the default pool cannot run a step on the host; {@code
+   * InfrastructureStoreContract} checks it.
    *
    * @param claim the lease as the claimant wants it held (its id made by the claimant, unique);
    *     once granted the store keeps it as given and returns it, so a grant allocates no copy

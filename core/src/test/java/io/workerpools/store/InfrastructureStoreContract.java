@@ -430,6 +430,39 @@ public abstract class InfrastructureStoreContract {
   }
 
   @Test
+  void theBuiltInWorkerIsGrantedOnlyWhileRuleOneHoldsAtThatMoment() {
+    // A resolver chooses from its own view, which may lag: the store has the last word on rule 1.
+    InfrastructureStore s = open(twoPools()); // default pool empty, workers a and b in linux
+    PoolId linux = PoolId.of("linux");
+    int[] n = {0};
+    java.util.function.Function<PoolId, Optional<LeaseRecord>> builtIn =
+        pool ->
+            s.tryAcquireLease(
+                new LeaseRecord(
+                    "bi" + n[0]++, Worker.BUILT_IN_ID, pool, "n1", "s", T0, T0.plusSeconds(9)));
+
+    assertThat(builtIn.apply(Infrastructure.DEFAULT_POOL_ID)).as("empty default pool").isPresent();
+    assertThat(builtIn.apply(linux)).as("not the default pool").isEmpty();
+
+    s.setBuiltInWorkerEnabled(false);
+    assertThat(builtIn.apply(Infrastructure.DEFAULT_POOL_ID)).as("switched off").isEmpty();
+    s.setBuiltInWorkerEnabled(true);
+    assertThat(builtIn.apply(Infrastructure.DEFAULT_POOL_ID)).as("switched on again").isPresent();
+
+    s.putWorker(worker("c", "default").toBuilder().enabled(false).build());
+    assertThat(builtIn.apply(Infrastructure.DEFAULT_POOL_ID))
+        .as("the default pool holds a worker, even a disabled one")
+        .isEmpty();
+    s.removeWorker(WorkerId.of("c"));
+    assertThat(builtIn.apply(Infrastructure.DEFAULT_POOL_ID)).as("worker removed").isPresent();
+
+    s.setDefaultPool(linux);
+    assertThat(builtIn.apply(linux)).as("the new default pool holds workers").isEmpty();
+    assertThat(builtIn.apply(Infrastructure.DEFAULT_POOL_ID)).as("no longer the default").isEmpty();
+    assertThat(s.leases()).hasSize(3);
+  }
+
+  @Test
   void aLeaseIdIsNeverGrantedTwice() {
     InfrastructureStore s = open(twoPools());
     assertThat(s.tryAcquireLease(claim("l1", "b", "n1"))).isPresent();

@@ -101,9 +101,18 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
           + " acquired_s, acquired_n, expires_s, expires_n)"
           + " SELECT ?, slot.worker_id, ?, ?, ?, ?, ?, ?, ? FROM slot";
 
-  private static final String INSERT_LEASE_SQL =
+  /**
+   * The built-in worker's lease: granted only while rule 1 holds in the database (the claim's pool
+   * is the default pool, no worker is in it, the built-in worker is on). Run in a transaction that
+   * holds the change-log lock shared, so no configuration change commits between check and insert.
+   */
+  private static final String INSERT_BUILT_IN_LEASE_SQL =
       "INSERT INTO wp_leases (lease_id, worker_id, pool_id, holder, step_id,"
-          + " acquired_s, acquired_n, expires_s, expires_n) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+          + " acquired_s, acquired_n, expires_s, expires_n)"
+          + " SELECT ?, ?, st.default_pool, ?, ?, ?, ?, ?, ? FROM wp_settings st"
+          + " WHERE st.id = 1 AND st.built_in_enabled AND st.default_pool = ?"
+          + " AND NOT EXISTS (SELECT 1 FROM wp_workers w"
+          + " WHERE (w.body::jsonb -> 'pools') @> to_jsonb(st.default_pool))";
 
   private static final String LEASE_COLUMNS =
       "lease_id, worker_id, pool_id, holder, step_id, acquired_s, acquired_n, expires_s, expires_n";
@@ -424,31 +433,32 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
     }
     int rows;
     try {
+      String what = "acquire a lease on worker " + claim.worker();
       rows =
-          withConnection(
-              "acquire a lease on worker " + claim.worker(),
-              c -> {
-                boolean builtIn = claim.worker().equals(Worker.BUILT_IN_ID);
-                try (PreparedStatement ps =
-                    c.prepareStatement(builtIn ? INSERT_LEASE_SQL : ACQUIRE_SQL)) {
-                  int i = 1;
-                  if (builtIn) {
-                    ps.setString(i++, claim.leaseId());
-                    ps.setString(i++, claim.worker().value());
-                  } else {
-                    ps.setString(i++, claim.worker().value());
-                    ps.setString(i++, claim.leaseId());
-                  }
-                  ps.setString(i++, claim.pool().value());
-                  ps.setString(i++, claim.holder());
-                  ps.setString(i++, claim.stepId());
-                  ps.setLong(i++, claim.acquiredAt().getEpochSecond());
-                  ps.setInt(i++, claim.acquiredAt().getNano());
-                  ps.setLong(i++, claim.expiresAt().getEpochSecond());
-                  ps.setInt(i, claim.expiresAt().getNano());
-                  return ps.executeUpdate();
-                }
-              });
+          claim.worker().equals(Worker.BUILT_IN_ID)
+              ? inTransaction(
+                  what,
+                  c -> {
+                    lockChangeLogShared(c);
+                    try (PreparedStatement ps = c.prepareStatement(INSERT_BUILT_IN_LEASE_SQL)) {
+                      ps.setString(1, claim.leaseId());
+                      ps.setString(2, claim.worker().value());
+                      int i = bindLeaseTail(ps, 3, claim);
+                      ps.setString(i, claim.pool().value());
+                      return ps.executeUpdate();
+                    }
+                  })
+              : withConnection(
+                  what,
+                  c -> {
+                    try (PreparedStatement ps = c.prepareStatement(ACQUIRE_SQL)) {
+                      ps.setString(1, claim.worker().value());
+                      ps.setString(2, claim.leaseId());
+                      ps.setString(3, claim.pool().value());
+                      bindLeaseTail(ps, 4, claim);
+                      return ps.executeUpdate();
+                    }
+                  });
     } catch (DuplicateKey e) {
       mine.remove(claim.leaseId());
       throw new IllegalArgumentException("lease id already in use: " + claim.leaseId());
@@ -630,6 +640,26 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
       }
     }
     delivery.drain();
+  }
+
+  /** Binds holder, step and the two instants from {@code i}; returns the next index. */
+  private static int bindLeaseTail(PreparedStatement ps, int i, LeaseRecord claim)
+      throws SQLException {
+    ps.setString(i++, claim.holder());
+    ps.setString(i++, claim.stepId());
+    ps.setLong(i++, claim.acquiredAt().getEpochSecond());
+    ps.setInt(i++, claim.acquiredAt().getNano());
+    ps.setLong(i++, claim.expiresAt().getEpochSecond());
+    ps.setInt(i++, claim.expiresAt().getNano());
+    return i;
+  }
+
+  /** Holds the change-log lock shared: configuration writers (exclusive) wait until commit. */
+  private void lockChangeLogShared(Connection c) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock_shared(?)")) {
+      ps.setLong(1, CHANGE_LOCK);
+      ps.execute();
+    }
   }
 
   private void lockChangeLog(Connection c) throws SQLException {

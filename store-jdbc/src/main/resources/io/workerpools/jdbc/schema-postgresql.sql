@@ -28,6 +28,10 @@ CREATE TABLE IF NOT EXISTS wp_workers (
   body       text    NOT NULL
 );
 
+-- Which workers are in a pool: the built-in worker's lease checks that the default pool holds none
+-- (rule 1) in the same statement that grants it.
+CREATE INDEX IF NOT EXISTS wp_workers_pools ON wp_workers USING gin (((body::jsonb) -> 'pools'));
+
 -- A worker's runtime state, kept apart from its configuration so that replacing the configuration
 -- never loses it. active_leases is the counter the conditional UPDATE in lease acquisition guards.
 -- The row outlives the worker's removal (its leases stay until released or expired).

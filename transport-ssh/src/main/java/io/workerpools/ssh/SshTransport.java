@@ -9,6 +9,7 @@ import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import io.workerpools.ssh.internal.Bootstrap;
 import io.workerpools.ssh.internal.HostKeyVerification;
+import io.workerpools.ssh.internal.PrecomputedKeyExchange;
 import io.workerpools.ssh.internal.RemoteExecution;
 import io.workerpools.ssh.internal.TransportContext;
 import io.workerpools.ssh.internal.WorkerConnection;
@@ -88,7 +89,21 @@ public final class SshTransport implements WorkerTransport {
   private volatile boolean closed;
 
   private SshTransport(Builder b) {
+    ExecutorService executor = b.executor;
+    ownsExecutor = executor == null;
+    if (executor == null) {
+      AtomicInteger n = new AtomicInteger();
+      executor =
+          Executors.newCachedThreadPool(
+              r -> {
+                Thread t = new Thread(r, "workerpools-ssh-" + n.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+              });
+    }
     client = SshClient.setUpDefaultClient();
+    // Same algorithms and order as MINA's default; the post-quantum key pair is made ahead of time.
+    client.setKeyExchangeFactories(PrecomputedKeyExchange.clientKeyExchanges(executor, 2));
     // Never pick up the user's ~/.ssh/config, keys or passwords by accident.
     client.setHostConfigEntryResolver(HostConfigEntryResolver.EMPTY);
     client.setKeyIdentityProvider(KeyIdentityProvider.EMPTY_KEYS_PROVIDER);
@@ -105,18 +120,6 @@ public final class SshTransport implements WorkerTransport {
     CoreModuleProperties.AUTH_TIMEOUT.set(client, b.connectTimeout);
     CoreModuleProperties.IO_CONNECT_TIMEOUT.set(client, b.connectTimeout);
     client.start();
-    ExecutorService executor = b.executor;
-    ownsExecutor = executor == null;
-    if (executor == null) {
-      AtomicInteger n = new AtomicInteger();
-      executor =
-          Executors.newCachedThreadPool(
-              r -> {
-                Thread t = new Thread(r, "workerpools-ssh-" + n.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-              });
-    }
     ScheduledExecutorService scheduler =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -132,7 +135,8 @@ public final class SshTransport implements WorkerTransport {
             b.credentials,
             b.connectTimeout,
             b.killGrace,
-            b.maxChannelsPerWorker);
+            b.maxChannelsPerWorker,
+            b.alwaysTemporaryDirectory);
     keepAliveBound = b.keepAliveInterval.multipliedBy(b.keepAliveMaxMissed + 1L);
   }
 
@@ -389,6 +393,7 @@ public final class SshTransport implements WorkerTransport {
     private int keepAliveMaxMissed = DEFAULT_KEEP_ALIVE_MAX_MISSED;
     private int maxChannelsPerWorker = DEFAULT_MAX_CHANNELS_PER_WORKER;
     private Duration killGrace = DEFAULT_KILL_GRACE;
+    private boolean alwaysTemporaryDirectory;
     private ExecutorService executor;
 
     private Builder(SshCredentialProvider credentials) {
@@ -433,6 +438,19 @@ public final class SshTransport implements WorkerTransport {
     /** How long a killed step's channel may stay open before it is closed by force. */
     public Builder killGrace(Duration d) {
       this.killGrace = positive("killGrace", d);
+      return this;
+    }
+
+    /**
+     * Whether every step gets a private temporary directory as its working directory. Default
+     * {@code false}: a step with files (or {@link ScriptRequest#keepWorkingDirectory()}) gets one,
+     * with the files beside the script, and is removed afterwards; a step without files runs in the
+     * login user's home directory as a single remote process (no {@code mkdir}, {@code cat}, {@code
+     * rm}), which is what makes it as fast as OpenSSH's own client. Set {@code true} if scripts
+     * rely on starting in an empty private directory.
+     */
+    public Builder alwaysTemporaryDirectory(boolean always) {
+      this.alwaysTemporaryDirectory = always;
       return this;
     }
 

@@ -377,6 +377,74 @@ class SshTransportTest {
   }
 
   @Test
+  void aStepWithFilesIsCancelledAndItsPrivateDirectoryRemoved() {
+    Worker w = rootWorker();
+    Lines lines = new Lines();
+    ScriptExecution e =
+        transport.start(
+            w,
+            ScriptRequest.builder(
+                    ScriptSyntax.BASH, "cat in.txt; echo \"dir=$PWD\"; sleep 987661 & wait")
+                .file("in.txt", "hello\n".getBytes(StandardCharsets.UTF_8))
+                .build(),
+            lines);
+    awaitUntil(Duration.ofSeconds(20), () -> lines.contains("hello"), "the step to start");
+    awaitUntil(Duration.ofSeconds(20), () -> lines.out().size() >= 2, "the step's directory");
+    String dir = lines.out().get(1).substring("dir=".length());
+    assertThat(dir).contains("/workerpools-");
+    e.cancel();
+    ScriptResult r = await(e);
+    assertThat(r.outcome()).isEqualTo(Outcome.CANCELLED);
+    Lines check = new Lines();
+    ScriptResult left =
+        run(
+            w,
+            ScriptRequest.builder(
+                    ScriptSyntax.BASH, "pgrep -f 'sleep 98766[1]' && exit 1; [ ! -e \"$1\" ]")
+                .argument(dir)
+                .build(),
+            check);
+    assertThat(left.exitCode().getAsInt())
+        .as("processes or the directory left: " + check.out())
+        .isZero();
+  }
+
+  @Test
+  void aStepCancelledAsSoonAsItStartsLeavesNothingRunning() {
+    Worker w = rootWorker();
+    assertThat(run(w, ScriptRequest.bash("true"), new Lines()).succeeded()).isTrue();
+    for (int i = 0; i < 5; i++) {
+      ScriptExecution e = transport.start(w, ScriptRequest.bash("sleep 98767" + i), new Lines());
+      e.cancel();
+      ScriptResult r = await(e);
+      assertThat(r.outcome()).isEqualTo(Outcome.CANCELLED);
+    }
+    Lines check = new Lines();
+    ScriptResult left = run(w, ScriptRequest.bash("pgrep -f 'sleep 98767[0-4]'; true"), check);
+    assertThat(left.succeeded()).isTrue();
+    assertThat(check.out()).as("processes left").isEmpty();
+  }
+
+  @Test
+  void aFileLessStepIsOneRemoteProcessLeadingItsOwnGroupWithOnlyItsOwnOutput() {
+    Lines lines = new Lines();
+    ScriptResult r =
+        run(
+            rootWorker(),
+            ScriptRequest.bash(
+                "read -r -a s < /proc/$$/stat; echo \"$$ ${s[4]} ${s[5]}\"; echo \"ppid $PPID\";"
+                    + " ps -o comm= -p $PPID"),
+            lines);
+    assertThat(r.succeeded()).as(r.message()).isTrue();
+    String[] pidGroupSession = lines.out().get(0).split(" ");
+    assertThat(pidGroupSession[1]).as("process group").isEqualTo(pidGroupSession[0]);
+    assertThat(pidGroupSession[2]).as("session").isEqualTo(pidGroupSession[0]);
+    assertThat(lines.out().get(2)).as("the script's parent is sshd itself").startsWith("sshd");
+    assertThat(lines.err()).isEmpty();
+    assertThat(lines.out()).hasSize(3);
+  }
+
+  @Test
   void healthCheckReusesTheSessionAndReportsLatencyAndOs() {
     Worker w = rootWorker();
     HealthReport first = health(w);

@@ -516,10 +516,9 @@ public final class TentacleTransport implements WorkerTransport {
                 Messages.ScriptStatus.class,
                 config.statusHold,
                 at);
-      } catch (AuthenticationException e) {
-        finish(ScriptResult.of(ScriptResult.Outcome.COULD_NOT_START, elapsed(), e.getMessage()));
-        return;
       } catch (TransportException e) {
+        // An authentication failure too: on a retry, after an earlier attempt that may have
+        // arrived (a reset mid-handshake reads as a refusal), the script may be running.
         if (at.transferred) {
           // The start may have arrived: assume it started, and try to stop and clean it up.
           executor.execute(this::abandon);

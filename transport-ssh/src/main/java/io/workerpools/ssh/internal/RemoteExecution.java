@@ -61,6 +61,11 @@ public final class RemoteExecution implements ScriptExecution, WorkerConnection.
   private int openAttempts;
   private LineSplitter stdout;
   private LineSplitter stderr;
+  private final boolean lean;
+  private long pgid = -1;
+  private boolean killSent;
+  private boolean markerSeen;
+  private boolean outMarkerSeen;
 
   public RemoteExecution(
       TransportContext ctx,
@@ -75,6 +80,7 @@ public final class RemoteExecution implements ScriptExecution, WorkerConnection.
     this.masker = request.masker();
     this.delivery = new SerialExecutor(ctx.executor());
     this.onDone = onDone;
+    this.lean = Bootstrap.lean(request, ctx.alwaysDirectory());
   }
 
   /** Queues the step for a channel and arms its timeout. */
@@ -133,8 +139,8 @@ public final class RemoteExecution implements ScriptExecution, WorkerConnection.
       retryOrFail(e);
       return;
     }
-    LineSplitter out = new LineSplitter(line -> deliver(LogLine.Source.STDOUT, line));
-    LineSplitter err = new LineSplitter(line -> deliver(LogLine.Source.STDERR, line));
+    LineSplitter out = new LineSplitter(this::stdoutLine);
+    LineSplitter err = new LineSplitter(this::stderrLine);
     ch.setOut(out);
     ch.setErr(err);
     synchronized (lock) {
@@ -207,7 +213,7 @@ public final class RemoteExecution implements ScriptExecution, WorkerConnection.
     }
     ch.addCloseFutureListener(f -> closed(ch));
     // Not from here: ChannelOutputStream may wait on this very I/O thread (seen: a 30 s stall).
-    byte[] input = Bootstrap.runInput(token, request);
+    byte[] input = Bootstrap.runInput(token, request, lean);
     ctx.executor().execute(() -> sendInput(ch, input));
   }
 
@@ -230,16 +236,64 @@ public final class RemoteExecution implements ScriptExecution, WorkerConnection.
     }
   }
 
+  /**
+   * The bootstrap's first lines on stdout and stderr are markers (the stderr one names its process
+   * group); they and whatever the login shell's startup files printed before them are not the
+   * step's output and are not delivered (only logged at DEBUG), except the bootstrap's own error
+   * messages.
+   */
+  private void stdoutLine(String line) {
+    if (!outMarkerSeen) {
+      if (Bootstrap.isOutMarker(token, line)) {
+        outMarkerSeen = true;
+      } else {
+        LOG.debug("step {}: the login shell printed: {}", request.executionId(), masker.mask(line));
+      }
+      return;
+    }
+    deliver(LogLine.Source.STDOUT, line);
+  }
+
+  private void stderrLine(String line) {
+    if (!markerSeen) {
+      long g = Bootstrap.pgidFromMarker(token, line);
+      if (g > 0) {
+        markerSeen = true;
+        boolean kill;
+        synchronized (lock) {
+          pgid = g;
+          kill = stopReason != null && state != State.DONE && !killSent;
+          killSent |= kill;
+        }
+        if (kill) {
+          // Cancelled after the input went out but before the group was known.
+          ctx.executor().execute(() -> kill(g));
+        }
+        return;
+      }
+      if (!Bootstrap.isBootstrapError(line)) {
+        LOG.debug("step {}: the login shell printed: {}", request.executionId(), masker.mask(line));
+        return;
+      }
+    }
+    deliver(LogLine.Source.STDERR, line);
+  }
+
   /** Cancels or times out: kill the remote process group if it may have started. */
   private void stop(Outcome reason) {
-    boolean kill;
+    boolean sent;
+    long group;
     boolean dequeued = false;
     synchronized (lock) {
       if (state == State.DONE || stopReason != null) {
         return;
       }
       stopReason = reason;
-      kill = inputSent;
+      sent = inputSent;
+      group = pgid;
+      if (sent && group > 0) {
+        killSent = true;
+      }
       if (state == State.QUEUED && conn.cancelWaiting(this)) {
         state = State.DONE;
         dequeued = true;
@@ -249,11 +303,21 @@ public final class RemoteExecution implements ScriptExecution, WorkerConnection.
       finish(stopped(reason, false));
       return;
     }
-    if (!kill) {
+    if (!sent) {
       // Granted or opening: sendInput() sends only EOF, the bootstrap exits, the channel closes.
       return;
     }
-    conn.runControl(Bootstrap.KILL_COMMAND, Bootstrap.killInput(token))
+    if (group <= 0) {
+      // The bootstrap has not named its group yet: stderrLine() kills it when it does. Should it
+      // never do so, the channel is closed by force after the grace period.
+      ctx.scheduler().schedule(this::forceClose, ctx.killGrace().toNanos(), TimeUnit.NANOSECONDS);
+      return;
+    }
+    kill(group);
+  }
+
+  private void kill(long group) {
+    conn.runControl(Bootstrap.KILL_COMMAND, Bootstrap.killInput(group, token, request, lean))
         .whenComplete(
             (r, t) -> {
               if (t != null) {

@@ -18,6 +18,8 @@ import org.apache.sshd.client.SshClient;
  * @param killGrace how long a cancelled step's channel may stay open after its process group was
  *     killed before it is closed by force
  * @param maxChannels the default per-worker limit on concurrent channels (one kept spare)
+ * @param alwaysDirectory give every step a private temporary directory, even when the lean path (no
+ *     files, one remote process) would do
  */
 public record TransportContext(
     SshClient client,
@@ -26,4 +28,5 @@ public record TransportContext(
     SshCredentialProvider credentials,
     Duration connectTimeout,
     Duration killGrace,
-    int maxChannels) {}
+    int maxChannels,
+    boolean alwaysDirectory) {}

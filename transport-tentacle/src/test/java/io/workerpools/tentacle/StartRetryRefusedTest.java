@@ -1,0 +1,142 @@
+package io.workerpools.tentacle;
+
+import static io.workerpools.tentacle.TestSupport.HOST;
+import static io.workerpools.tentacle.TestSupport.awaitUntil;
+import static io.workerpools.tentacle.TestSupport.result;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.workerpools.model.Worker;
+import io.workerpools.transport.ScriptExecution;
+import io.workerpools.transport.ScriptRequest;
+import io.workerpools.transport.ScriptResult;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Found by the soak suite: a start whose connection dropped after the request left (so the script
+ * may run) and whose retry then met a connection reset during the TLS handshake (which the
+ * transport reads as an authentication refusal) was reported as {@code COULD_NOT_START}, "never
+ * started", although the script ran, and it was not cancelled. A start that may have arrived is a
+ * lost worker, and the transport tries to cancel it.
+ */
+class StartRetryRefusedTest {
+  @TempDir Path home;
+
+  /** A proxy whose open connections can be cut, and which then resets every new connection. */
+  static final class ResettingProxy implements AutoCloseable {
+    final ServerSocket server;
+    final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
+    volatile boolean resetNew;
+
+    ResettingProxy(InetSocketAddress target) throws IOException {
+      server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+      Thread acceptor =
+          new Thread(
+              () -> {
+                while (!server.isClosed()) {
+                  try {
+                    Socket client = server.accept();
+                    if (resetNew) {
+                      client.setSoLinger(true, 0);
+                      client.close();
+                      continue;
+                    }
+                    Socket upstream = new Socket(target.getAddress(), target.getPort());
+                    sockets.add(client);
+                    sockets.add(upstream);
+                    pump(client, upstream);
+                    pump(upstream, client);
+                  } catch (IOException e) {
+                    return;
+                  }
+                }
+              },
+              "reset-proxy-accept");
+      acceptor.setDaemon(true);
+      acceptor.start();
+    }
+
+    private void pump(Socket from, Socket to) {
+      Thread t =
+          new Thread(
+              () -> {
+                try (InputStream in = from.getInputStream()) {
+                  OutputStream out = to.getOutputStream();
+                  in.transferTo(out);
+                } catch (IOException e) {
+                  // cut
+                } finally {
+                  closeQuietly(from);
+                  closeQuietly(to);
+                }
+              },
+              "reset-proxy-pump");
+      t.setDaemon(true);
+      t.start();
+    }
+
+    void cutAllAndResetNew() {
+      resetNew = true;
+      sockets.forEach(ResettingProxy::closeQuietly);
+      sockets.clear();
+    }
+
+    static void closeQuietly(Socket s) {
+      try {
+        s.close();
+      } catch (IOException e) {
+        // cut anyway
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      server.close();
+      sockets.forEach(ResettingProxy::closeQuietly);
+    }
+  }
+
+  @Test
+  void aStartThatMayHaveArrivedIsAWorkerLostNeverCouldNotStartWhenItsRetryIsRefused()
+      throws Exception {
+    Path counter = home.resolve("runs");
+    try (TentacleAgent agent =
+            TentacleAgent.builder(home.resolve("agent"))
+                .trust(HOST.thumbprint())
+                .listen("127.0.0.1", 0)
+                .start();
+        ResettingProxy proxy = new ResettingProxy(agent.listeningAddress());
+        TentacleTransport transport =
+            TentacleTransport.builder(HOST)
+                .retryWindow(Duration.ofSeconds(20))
+                .statusHold(Duration.ofSeconds(10))
+                .build()) {
+      Worker w =
+          TestSupport.listeningWorker(
+              "via-proxy",
+              new InetSocketAddress("127.0.0.1", proxy.server.getLocalPort()),
+              agent.thumbprint());
+      // The start call is held open on the agent, so the cut happens while it is in flight.
+      ScriptExecution exec =
+          transport.start(
+              w, ScriptRequest.bash("echo run >> '" + counter + "'; sleep 30"), l -> {});
+      awaitUntil(Duration.ofSeconds(15), () -> Files.exists(counter), "the script started");
+      proxy.cutAllAndResetNew();
+      ScriptResult r = result(exec, Duration.ofSeconds(30));
+      assertThat(r.outcome()).as("result %s", r).isEqualTo(ScriptResult.Outcome.WORKER_LOST);
+      assertThat(Files.readAllLines(counter)).containsExactly("run");
+    }
+  }
+}
