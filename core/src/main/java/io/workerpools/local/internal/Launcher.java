@@ -28,9 +28,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A persistent launcher ("zygote"): one long-lived {@code bash} process that starts scripts for the
- * local-process transport, so that a script costs a {@code fork} of a small shell instead of a JVM
- * spawn plus a {@code setsid} exec.
+ * A persistent launcher ("zygote"): a few long-lived {@code bash} processes, used in turn, that
+ * start scripts for the local-process transport, so that a script costs a {@code fork} of a small
+ * shell instead of a JVM spawn plus a {@code setsid} exec.
  *
  * <p>Protocol. Launch requests travel to the launcher's stdin as NUL-separated fields (token,
  * working directory, leftover-kill flag, argv, environment), read with {@code read -r -d ''}: they
