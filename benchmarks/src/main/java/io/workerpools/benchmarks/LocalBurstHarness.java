@@ -25,8 +25,9 @@ import java.util.stream.Stream;
 /**
  * B3, burst: N steps of {@code sleep 2} dispatched at once to the built-in worker. Reports the time
  * until every script had started (its first line reached the host), the time until every step had
- * ended, and the JVM's peak thread count; then the same burst as bare {@link ProcessBuilder} spawns
- * of {@code sleep 2} in the same JVM, as the baseline.
+ * ended, and the JVM's peak thread count, in both start modes (the persistent launcher, one spawn
+ * per script); first the same burst as bare {@link ProcessBuilder} spawns of {@code sleep 2} in the
+ * same JVM, as the baseline.
  *
  * <pre>
  * java -cp benchmarks/target/benchmarks.jar io.workerpools.benchmarks.LocalBurstHarness [steps]
@@ -60,9 +61,22 @@ public final class LocalBurstHarness {
         "bare ProcessBuilder: %d spawned in %d ms, all done in %d ms, peak threads %d%n",
         n, ms(bareStarted), ms(bareDone), barePeak);
 
+    for (LocalProcessTransport.StartMode mode : LocalProcessTransport.StartMode.values()) {
+      burst(n, mode, threads, bareStarted, bareDone);
+    }
+  }
+
+  private static void burst(
+      int n,
+      LocalProcessTransport.StartMode mode,
+      ThreadMXBean threads,
+      long bareStarted,
+      long bareDone)
+      throws Exception {
     Path base = Files.createTempDirectory("wp-burst");
     InMemoryInfrastructureStore store = new InMemoryInfrastructureStore();
-    try (LocalProcessTransport local = LocalProcessTransport.builder().baseDirectory(base).build();
+    try (LocalProcessTransport local =
+            LocalProcessTransport.builder().baseDirectory(base).startMode(mode).build();
         WorkerResolver resolver = WorkerResolver.builder(store).nodeId("burst").build();
         StepDispatcher dispatcher = StepDispatcher.builder(resolver).transport(local).build()) {
       // Warm up the code paths with a few steps.
@@ -71,9 +85,10 @@ public final class LocalBurstHarness {
             Step.builder("warm" + i, ScriptRequest.bash("true")).build(), StepLogSink.discard());
       }
       threads.resetPeakThreadCount();
+      int threadsBefore = threads.getThreadCount();
       CountDownLatch started = new CountDownLatch(n);
       List<StepRun> runs = new ArrayList<>();
-      t0 = System.nanoTime();
+      long t0 = System.nanoTime();
       for (int i = 0; i < n; i++) {
         runs.add(
             dispatcher.dispatch(
@@ -99,12 +114,22 @@ public final class LocalBurstHarness {
       long allDone = System.nanoTime() - t0;
       int peak = threads.getPeakThreadCount();
       System.out.printf(
-          "built-in worker: %d dispatched in %d ms, all started in %d ms, all done in %d ms,"
-              + " %d failed, peak threads %d%n",
-          n, ms(dispatched), ms(allStarted), ms(allDone), failed, peak);
+          "built-in worker (%s%s): %d dispatched in %d ms, all started in %d ms, all done in %d"
+              + " ms, %d failed, threads before %d, peak %d%n",
+          mode,
+          local.launcherActive() || mode != LocalProcessTransport.StartMode.PERSISTENT_LAUNCHER
+              ? ""
+              : ", LAUNCHER NOT ACTIVE",
+          n,
+          ms(dispatched),
+          ms(allStarted),
+          ms(allDone),
+          failed,
+          threadsBefore,
+          peak);
       System.out.printf(
-          "ratios (built-in / bare): started %.2f, done %.2f%n",
-          (double) allStarted / bareStarted, (double) allDone / bareDone);
+          "ratios (built-in %s / bare): started %.2f, done %.2f%n",
+          mode, (double) allStarted / bareStarted, (double) allDone / bareDone);
     } finally {
       try (Stream<Path> all = Files.walk(base)) {
         all.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

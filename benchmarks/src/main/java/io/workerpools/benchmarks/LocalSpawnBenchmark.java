@@ -53,6 +53,7 @@ public class LocalSpawnBenchmark {
   private Path script;
   private LocalProcessTransport transport;
   private LocalProcessTransport transportNoLeftoverKill;
+  private LocalProcessTransport transportSpawnPerScript;
   private InMemoryInfrastructureStore store;
   private WorkerResolver resolver;
   private StepDispatcher dispatcher;
@@ -64,11 +65,21 @@ public class LocalSpawnBenchmark {
     base = Files.createTempDirectory("wp-bench-local");
     script = base.resolve("true.sh");
     Files.writeString(script, "/bin/true\n");
-    transport = LocalProcessTransport.builder().baseDirectory(base.resolve("steps")).build();
+    transport =
+        LocalProcessTransport.builder()
+            .baseDirectory(base.resolve("steps"))
+            .startMode(LocalProcessTransport.StartMode.PERSISTENT_LAUNCHER)
+            .build();
     transportNoLeftoverKill =
         LocalProcessTransport.builder()
             .baseDirectory(base.resolve("steps2"))
+            .startMode(LocalProcessTransport.StartMode.PERSISTENT_LAUNCHER)
             .killLeftoverProcesses(false)
+            .build();
+    transportSpawnPerScript =
+        LocalProcessTransport.builder()
+            .baseDirectory(base.resolve("steps3"))
+            .startMode(LocalProcessTransport.StartMode.SPAWN_PER_SCRIPT)
             .build();
     store = new InMemoryInfrastructureStore();
     resolver = WorkerResolver.builder(store).nodeId("bench").build();
@@ -82,6 +93,7 @@ public class LocalSpawnBenchmark {
     resolver.close();
     transport.close();
     transportNoLeftoverKill.close();
+    transportSpawnPerScript.close();
     try (Stream<Path> all = Files.walk(base)) {
       all.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
@@ -101,7 +113,10 @@ public class LocalSpawnBenchmark {
     return p.waitFor();
   }
 
-  /** The built-in worker's transport: a step whose script is {@code /bin/true}. */
+  /**
+   * The built-in worker's transport with the persistent launcher: a step whose script is {@code
+   * /bin/true}.
+   */
   @Benchmark
   public ScriptResult builtInWorkerTransport() {
     return transport
@@ -121,7 +136,20 @@ public class LocalSpawnBenchmark {
         .join();
   }
 
-  /** End to end through the dispatcher: resolve, lease, run on the built-in worker, release. */
+  /** The same with one JDK spawn per script ({@code setsid bash script.sh}): the default mode. */
+  @Benchmark
+  public ScriptResult builtInWorkerSpawnPerScript() {
+    return transportSpawnPerScript
+        .start(Worker.BUILT_IN, trueScript, LogSink.discard())
+        .result()
+        .toCompletableFuture()
+        .join();
+  }
+
+  /**
+   * End to end through the dispatcher (with the launcher): resolve, lease, run on the built-in
+   * worker, release.
+   */
   @Benchmark
   public StepResult dispatcherOnBuiltInWorker() {
     return dispatcher.run(Step.builder("s" + (n++), trueScript).build(), StepLogSink.discard());

@@ -15,10 +15,11 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * B3, interleaved: one spawn of each variant in turn, repeated, in one JVM, so that every variant
- * sees the same machine load (on a shared 2-core machine JMH's one-benchmark-after-another order
- * lets load swings masquerade as differences). Prints min, p25 and p50 per variant and the ratios
- * of the built-in worker to each baseline.
+ * B3, interleaved: one spawn of each variant in turn (in a new random order each round), repeated,
+ * in one JVM, so that every variant sees the same machine load (on a shared 2-core machine JMH's
+ * one-benchmark-after-another order lets load swings masquerade as differences). Prints min, p25
+ * and p50 per variant and the ratios of the built-in worker (the persistent launcher; one spawn per
+ * script, the default) to each baseline.
  *
  * <pre>
  * java -cp benchmarks/target/benchmarks.jar io.workerpools.benchmarks.LocalSpawnHarness [rounds]
@@ -39,11 +40,14 @@ public final class LocalSpawnHarness {
     Files.writeString(script, "/bin/true\n");
     ScriptRequest trueStep = ScriptRequest.bash("/bin/true");
     try (LocalProcessTransport transport =
-            LocalProcessTransport.builder().baseDirectory(base.resolve("a")).build();
-        LocalProcessTransport noKill =
+            LocalProcessTransport.builder()
+                .baseDirectory(base.resolve("a"))
+                .startMode(LocalProcessTransport.StartMode.PERSISTENT_LAUNCHER)
+                .build();
+        LocalProcessTransport spawn =
             LocalProcessTransport.builder()
                 .baseDirectory(base.resolve("b"))
-                .killLeftoverProcesses(false)
+                .startMode(LocalProcessTransport.StartMode.SPAWN_PER_SCRIPT)
                 .build()) {
       Map<String, Variant> variants = new LinkedHashMap<>();
       variants.put("bare /bin/true", () -> new ProcessBuilder("/bin/true").start().waitFor());
@@ -54,7 +58,7 @@ public final class LocalSpawnHarness {
           "bare setsid bash true.sh",
           () -> new ProcessBuilder("setsid", "bash", script.toString()).start().waitFor());
       variants.put(
-          "built-in worker",
+          "built-in worker, launcher",
           () ->
               transport
                   .start(Worker.BUILT_IN, trueStep, LogSink.discard())
@@ -62,17 +66,22 @@ public final class LocalSpawnHarness {
                   .toCompletableFuture()
                   .join());
       variants.put(
-          "built-in, no leftover kill",
+          "built-in, spawn per script",
           () ->
-              noKill
+              spawn
                   .start(Worker.BUILT_IN, trueStep, LogSink.discard())
                   .result()
                   .toCompletableFuture()
                   .join());
       Map<String, List<Long>> samples = new LinkedHashMap<>();
       variants.keySet().forEach(k -> samples.put(k, new ArrayList<>()));
+      List<Map.Entry<String, Variant>> order = new ArrayList<>(variants.entrySet());
+      java.util.Random shuffle = new java.util.Random(42);
       for (int r = 0; r < rounds; r++) {
-        for (Map.Entry<String, Variant> v : variants.entrySet()) {
+        // A new order each round: what one variant leaves behind (a process still exiting, sockets
+        // closing) falls on every other variant alike, not always on the one after it.
+        Collections.shuffle(order, shuffle);
+        for (Map.Entry<String, Variant> v : order) {
           long t0 = System.nanoTime();
           v.getValue().run();
           long t = System.nanoTime() - t0;
@@ -91,12 +100,18 @@ public final class LocalSpawnHarness {
             "%-28s min %6.2f ms  p25 %6.2f ms  p50 %6.2f ms%n",
             e.getKey(), s.get(0) / 1e6, s.get(s.size() / 4) / 1e6, median);
       }
-      double builtIn = p50.get("built-in worker");
-      System.out.printf(
-          "p50 ratios: built-in / bare /bin/true %.2f, / bare bash %.2f, / bare setsid bash %.2f%n",
-          builtIn / p50.get("bare /bin/true"),
-          builtIn / p50.get("bare bash true.sh"),
-          builtIn / p50.get("bare setsid bash true.sh"));
+      for (String v : List.of("built-in worker, launcher", "built-in, spawn per script")) {
+        double builtIn = p50.get(v);
+        System.out.printf(
+            "p50 ratios, %s: / bare /bin/true %.2f, / bare bash %.2f, / bare setsid bash %.2f%n",
+            v,
+            builtIn / p50.get("bare /bin/true"),
+            builtIn / p50.get("bare bash true.sh"),
+            builtIn / p50.get("bare setsid bash true.sh"));
+      }
+      if (!transport.launcherActive()) {
+        System.out.println("WARNING: the launcher did not start; both built-in rows spawn");
+      }
     } finally {
       try (Stream<Path> all = Files.walk(base)) {
         all.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

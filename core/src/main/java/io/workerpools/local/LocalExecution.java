@@ -1,5 +1,6 @@
 package io.workerpools.local;
 
+import io.workerpools.local.internal.Launcher;
 import io.workerpools.local.internal.LineSplitter;
 import io.workerpools.model.ScriptSyntax;
 import io.workerpools.model.Worker;
@@ -11,11 +12,15 @@ import io.workerpools.transport.ScriptResult;
 import io.workerpools.transport.SensitiveMasker;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.time.Duration;
@@ -27,6 +32,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -39,6 +45,8 @@ import org.slf4j.LoggerFactory;
 /** One script run by {@link LocalProcessTransport}: its process, its pipes, its ending. */
 final class LocalExecution implements ScriptExecution {
   private static final Logger LOG = LoggerFactory.getLogger(LocalExecution.class);
+  private static final FileAttribute<?> OWNER_ONLY =
+      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
   private static final Pattern USER_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?");
 
   private final LocalProcessTransport transport;
@@ -54,14 +62,20 @@ final class LocalExecution implements ScriptExecution {
   private final AtomicReference<ScriptResult.Outcome> killedFor = new AtomicReference<>();
 
   private final AtomicBoolean killIssued = new AtomicBoolean();
+  private final AtomicReference<ScriptResult.Outcome> pendingKill = new AtomicReference<>();
   private final AtomicInteger openPipes = new AtomicInteger(2);
   private final AtomicBoolean completed = new AtomicBoolean();
   private final AtomicBoolean completing = new AtomicBoolean();
   private volatile Process process;
+  private volatile long launcherPid = -1;
+  private volatile boolean viaLauncher;
+  private LineSplitter splitOut; // launcher mode: fed by the launcher's output thread
+  private LineSplitter splitErr;
   private volatile boolean ownGroup;
   private volatile boolean cancelRequested;
   private volatile Integer exitCode;
   private volatile Path workDir;
+  private volatile Path scriptFile;
   private volatile ScheduledFuture<?> timeoutTask;
 
   LocalExecution(
@@ -106,6 +120,32 @@ final class LocalExecution implements ScriptExecution {
       fail("could not prepare the working directory on worker " + worker.name() + ": " + e);
       return;
     }
+    Launcher launcher = request.runAsUser().isEmpty() ? transport.launcher() : null;
+    if (launcher != null && Launcher.canLaunch(command, request.environment())) {
+      viaLauncher = true;
+      splitOut = new LineSplitter(transport.maxLineBytes(), t -> deliver(LogLine.Source.STDOUT, t));
+      splitErr = new LineSplitter(transport.maxLineBytes(), t -> deliver(LogLine.Source.STDERR, t));
+      try {
+        launcher.launch(
+            workDir,
+            command,
+            request.environment(),
+            transport.killLeftoverProcesses(),
+            new FromLauncher());
+        scheduleTimeout();
+        return;
+      } catch (IOException e) {
+        viaLauncher = false;
+        LOG.warn(
+            "the local launcher could not take {}; starting it as its own process: {}",
+            executionId(),
+            e.toString());
+      }
+    }
+    if (transport.setsid().isPresent()) {
+      command.add(0, transport.setsid().get().toString());
+      ownGroup = true;
+    }
     ProcessBuilder pb = new ProcessBuilder(command).directory(workDir.toFile());
     Map<String, String> env = pb.environment();
     if (!transport.inheritEnvironment()) {
@@ -142,6 +182,15 @@ final class LocalExecution implements ScriptExecution {
       killNow();
       openPipes.set(0);
     }
+    scheduleTimeout();
+    // Runs on the JDK's exit-notification thread: quick work only (a pipe write, maybe completing).
+    p.onExit().thenRun(this::onProcessExit);
+    if (cancelRequested) {
+      kill(ScriptResult.Outcome.CANCELLED);
+    }
+  }
+
+  private void scheduleTimeout() {
     if (request.timeout().isPresent()) {
       try {
         timeoutTask =
@@ -155,15 +204,11 @@ final class LocalExecution implements ScriptExecution {
         kill(ScriptResult.Outcome.CANCELLED); // the transport is closing: it cancels what runs
       }
     }
-    // Runs on the JDK's exit-notification thread: quick work only (a pipe write, maybe completing).
-    p.onExit().thenRun(this::onProcessExit);
-    if (cancelRequested) {
-      kill(ScriptResult.Outcome.CANCELLED);
-    }
   }
 
   /**
-   * Writes the script and files; returns the command line (interpreter, script path, arguments).
+   * Writes the script and files; returns the command line (interpreter, script path, arguments),
+   * without the {@code setsid} the classic path puts in front.
    */
   private List<String> prepare() throws IOException {
     ScriptSyntax syntax = request.syntax();
@@ -232,13 +277,18 @@ final class LocalExecution implements ScriptExecution {
     }
     transport.ensureBase(false);
     try {
-      workDir = Files.createTempDirectory(transport.base(), "step-");
+      workDir = newWorkDir();
     } catch (java.nio.file.NoSuchFileException e) {
       transport.ensureBase(true); // someone removed the base directory: make it again
-      workDir = Files.createTempDirectory(transport.base(), "step-");
+      workDir = newWorkDir();
     }
     Path script = workDir.resolve("script" + extension(syntax));
-    Files.writeString(script, request.body());
+    scriptFile = script;
+    Files.write(
+        script,
+        request.body().getBytes(StandardCharsets.UTF_8),
+        StandardOpenOption.CREATE_NEW,
+        StandardOpenOption.WRITE);
     for (ScriptRequest.ScriptFile f : request.files()) {
       Path target = workDir.resolve(f.name()).normalize();
       if (!target.startsWith(workDir)) {
@@ -256,10 +306,6 @@ final class LocalExecution implements ScriptExecution {
       }
     }
     List<String> command = new ArrayList<>();
-    if (transport.setsid().isPresent()) {
-      command.add(transport.setsid().get().toString());
-      ownGroup = true;
-    }
     command.addAll(prefix);
     command.add(interpreter.get().toString());
     switch (syntax) {
@@ -278,6 +324,32 @@ final class LocalExecution implements ScriptExecution {
     command.add(script.toString());
     command.addAll(request.arguments());
     return command;
+  }
+
+  /**
+   * A new directory only the host's user can enter, with an unguessable name (a name someone made
+   * first is skipped, never reused). Cheaper than {@link Files#createTempDirectory}: one {@code
+   * mkdir}.
+   */
+  private Path newWorkDir() throws IOException {
+    for (int attempt = 0; ; attempt++) {
+      Path dir =
+          transport
+              .base()
+              .resolve(
+                  "step-"
+                      + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1)
+                      + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1));
+      try {
+        return Files.createDirectory(dir, OWNER_ONLY);
+      } catch (java.nio.file.FileAlreadyExistsException e) {
+        if (attempt >= 10) {
+          throw e;
+        }
+      } catch (UnsupportedOperationException e) {
+        return Files.createDirectory(dir); // not a POSIX file system
+      }
+    }
   }
 
   private static String extension(ScriptSyntax syntax) {
@@ -335,11 +407,20 @@ final class LocalExecution implements ScriptExecution {
 
   private void kill(ScriptResult.Outcome why) {
     Process p = process;
-    if (p == null) {
-      return; // launch() checks cancelRequested after the process exists
+    long lp = launcherPid;
+    if (p == null && lp < 0) {
+      // launch() checks cancelRequested once the process exists; onStarted checks pendingKill
+      pendingKill.compareAndSet(null, why);
+      if (launcherPid < 0) {
+        return;
+      }
     }
-    if (exitCode == null && p.isAlive()) {
+    boolean alive = p != null ? p.isAlive() : exitCode == null;
+    if (exitCode == null && alive) {
       killedFor.compareAndSet(null, why);
+    }
+    if (p == null && exitCode != null && transport.killLeftoverProcesses()) {
+      return; // the launcher has already killed the group when the script exited
     }
     if (killIssued.compareAndSet(false, true)) {
       try {
@@ -354,6 +435,74 @@ final class LocalExecution implements ScriptExecution {
     Process p = process;
     if (p != null) {
       transport.processTree().killAll(p.toHandle(), ownGroup);
+      return;
+    }
+    long lp = launcherPid;
+    if (lp > 0) {
+      Optional<ProcessHandle> h = ProcessHandle.of(lp);
+      if (h.isPresent()) {
+        transport.processTree().killAll(h.get(), true);
+      } else {
+        transport.processTree().killGroup(lp); // the leader is gone; its group may not be
+      }
+    }
+  }
+
+  /** Reports from the persistent launcher, on its threads. */
+  private final class FromLauncher implements Launcher.Listener {
+    @Override
+    public void onStarted(long pid) {
+      launcherPid = pid;
+      ScriptResult.Outcome pending = pendingKill.get();
+      if (pending != null) {
+        kill(pending);
+      }
+    }
+
+    @Override
+    public void onOutput(boolean stdout, byte[] bytes, int offset, int length) {
+      (stdout ? splitOut : splitErr).accept(bytes, offset, length);
+    }
+
+    @Override
+    public void onStreamEnd(boolean stdout) {
+      (stdout ? splitOut : splitErr).finish();
+      if (openPipes.decrementAndGet() == 0) {
+        maybeComplete();
+      }
+    }
+
+    @Override
+    public void onExit(int status) {
+      ScheduledFuture<?> t = timeoutTask;
+      if (t != null) {
+        t.cancel(false);
+      }
+      exitCode = status;
+      maybeComplete();
+    }
+
+    @Override
+    public void onCouldNotStart(String why) {
+      fail(why + " on worker " + worker.name());
+    }
+
+    @Override
+    public void onLost(String why, long pid) {
+      if (pid > 0) {
+        launcherPid = pid;
+        killedFor.compareAndSet(null, ScriptResult.Outcome.WORKER_LOST);
+        try {
+          transport.io().execute(LocalExecution.this::killNow); // may wait: not on this thread
+        } catch (RejectedExecutionException e) {
+          killNow();
+        }
+      }
+      complete(
+          ScriptResult.of(
+              ScriptResult.Outcome.WORKER_LOST,
+              elapsed(),
+              why + "; it was not started again (worker " + worker.name() + ")"));
     }
   }
 
@@ -387,9 +536,13 @@ final class LocalExecution implements ScriptExecution {
     if (!completed.compareAndSet(false, true)) {
       return;
     }
+    ScheduledFuture<?> t = timeoutTask;
+    if (t != null) {
+      t.cancel(false);
+    }
     Path dir = workDir;
     if (dir != null && !request.keepWorkingDirectory()) {
-      deleteRecursively(dir);
+      removeWorkDir(dir);
     }
     transport.finished(this);
     result.complete(r);
@@ -397,6 +550,21 @@ final class LocalExecution implements ScriptExecution {
 
   private Duration elapsed() {
     return Duration.ofNanos(transport.time().nanoTime() - startNanos);
+  }
+
+  /** Two unlinks when the script left nothing behind (the usual case); a tree walk otherwise. */
+  private void removeWorkDir(Path dir) {
+    Path script = scriptFile;
+    if (request.files().isEmpty() && script != null) {
+      try {
+        Files.deleteIfExists(script);
+        Files.delete(dir);
+        return;
+      } catch (IOException e) {
+        // not empty (the script made files): walk it
+      }
+    }
+    deleteRecursively(dir);
   }
 
   private void deleteRecursively(Path dir) {
@@ -424,7 +592,12 @@ final class LocalExecution implements ScriptExecution {
 
   @Override
   public String toString() {
-    return "LocalExecution[" + executionId() + " on " + worker.id() + "]";
+    return "LocalExecution["
+        + executionId()
+        + " on "
+        + worker.id()
+        + (viaLauncher ? " via the launcher" : "")
+        + "]";
   }
 
   /** A reason the script cannot start, in words for the user. */

@@ -3,6 +3,7 @@ package io.workerpools.local;
 import io.workerpools.ConfigurationException;
 import io.workerpools.TransportException;
 import io.workerpools.local.internal.Executables;
+import io.workerpools.local.internal.Launcher;
 import io.workerpools.local.internal.ProcessTree;
 import io.workerpools.model.Endpoint;
 import io.workerpools.model.HealthReport;
@@ -52,17 +53,30 @@ import org.slf4j.LoggerFactory;
  *   <li>stdout and stderr are read as they are produced and handed to the {@link LogSink} line by
  *       line, masked, timestamped, in order within each stream; lines longer than {@link
  *       Builder#maxLineBytes(int)} are split; invalid UTF-8 is replaced, never fatal.
- *   <li>Each script leads its own process group ({@code setsid}); cancellation and timeouts kill
- *       the whole group, and so does the script's exit (background jobs it left running die with
- *       it, unless {@link Builder#killLeftoverProcesses(boolean)} is off).
+ *   <li>Each script leads its own process group; cancellation and timeouts kill the whole group,
+ *       and so does the script's exit (background jobs it left running die with it, unless {@link
+ *       Builder#killLeftoverProcesses(boolean)} is off).
  *   <li>The working directory is deleted afterwards unless the request asks to keep it.
  *   <li>{@link ScriptRequest#runAsUser()} runs the script as another OS user through {@code
  *       runuser} (or {@code sudo}); this needs the host to run as root.
  * </ul>
  *
- * <p>Threads: two pooled reader threads per running script (one per pipe: the JDK offers no
- * non-blocking process pipes) plus the JDK's own process reaper; one scheduler thread for timeouts.
- * {@link #start} spawns the process on the caller's thread (a few milliseconds) and returns.
+ * <p>How scripts start ({@link StartMode}): one JDK spawn per script by default; or, with {@link
+ * StartMode#PERSISTENT_LAUNCHER}, a persistent launcher, one long-lived {@code bash} per transport,
+ * forks each script into its own process group and reports its exit; output comes back over
+ * loopback connections bound to the script by a random token, all read by one selector thread. A
+ * script then costs a fork instead of a JDK spawn plus a {@code setsid} exec, and a burst of
+ * scripts needs no thread per script. Scripts the launcher cannot take (run as another user,
+ * variable names the shell treats specially) and every script when it cannot start are spawned one
+ * process each ({@code setsid <interpreter> <script>}, two pooled reader threads per script), as
+ * every script is in the default mode. The launcher is not the default yet: a script it starts is
+ * the host's grandchild, not its child, and under a burst of scripts it was slower than spawning
+ * (see {@code docs/local-and-dispatch.md}).
+ *
+ * <p>Threads: the launcher's output thread and one event thread per launcher process; in spawn mode
+ * two pooled reader threads per running script plus the JDK's process reaper; one scheduler thread
+ * for timeouts. {@link #start} writes the script and hands it to the launcher (or spawns it) on the
+ * caller's thread and returns.
  *
  * <p>Processes are started with the JDK's default launch mechanism ({@code POSIX_SPAWN} on Linux);
  * building this transport fails if the JVM was told to use {@code FORK}, which copies the JVM's
@@ -97,6 +111,10 @@ public final class LocalProcessTransport implements WorkerTransport {
   private final Optional<Path> setsid;
   private final boolean runningAsRoot;
   private final Set<LocalExecution> running = ConcurrentHashMap.newKeySet();
+  private final StartMode startMode;
+  private final Object launcherLock = new Object();
+  private Launcher launcher; // guarded by launcherLock
+  private boolean launcherFailed; // guarded by launcherLock
   private volatile boolean closed;
   private volatile boolean baseReady;
 
@@ -118,6 +136,7 @@ public final class LocalProcessTransport implements WorkerTransport {
               + " from it; orphaned background processes may survive. Install util-linux.");
     }
     this.runningAsRoot = isRoot();
+    this.startMode = b.startMode;
     if (b.ioExecutor != null) {
       this.io = b.ioExecutor;
       this.ownsIo = false;
@@ -165,6 +184,32 @@ public final class LocalProcessTransport implements WorkerTransport {
     return baseDirectory;
   }
 
+  /**
+   * How scripts are started: through the persistent launcher, or one JDK spawn each. The {@link
+   * StartMode#PERSISTENT_LAUNCHER} mode falls back to spawning for scripts it cannot take.
+   */
+  public StartMode startMode() {
+    return startMode;
+  }
+
+  /**
+   * Whether scripts go through the persistent launcher now: the mode asks for it and the launcher
+   * started (it starts with the first script). False in {@link StartMode#SPAWN_PER_SCRIPT} mode or
+   * after the launcher failed to start.
+   */
+  public boolean launcherActive() {
+    synchronized (launcherLock) {
+      return launcher != null && launcher.usable();
+    }
+  }
+
+  /** The pids of the running launcher processes. For tests. */
+  List<Long> launcherPids() {
+    synchronized (launcherLock) {
+      return launcher == null ? List.of() : launcher.pids();
+    }
+  }
+
   /** The number of scripts running now. */
   public int runningCount() {
     return running.size();
@@ -208,6 +253,7 @@ public final class LocalProcessTransport implements WorkerTransport {
     Map<String, String> details = new LinkedHashMap<>();
     details.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
     details.put("launchMechanism", launchMechanism());
+    details.put("startMode", startMode.name());
     HealthStatus status;
     String message;
     try {
@@ -313,6 +359,11 @@ public final class LocalProcessTransport implements WorkerTransport {
       e.cancel();
     }
     scheduler.shutdown();
+    synchronized (launcherLock) {
+      if (launcher != null) {
+        launcher.close(); // its output thread ends once the cancelled scripts have ended
+      }
+    }
     // Cancelled scripts have been signalled (cancel kills on this transport's threads, which may
     // still be busy): the helper stops once they are done with it; later kills spawn kill instead.
     try {
@@ -345,6 +396,66 @@ public final class LocalProcessTransport implements WorkerTransport {
 
   String interpreterCommand(ScriptSyntax syntax) {
     return interpreters.get(syntax);
+  }
+
+  /**
+   * The persistent launcher, started on first use; null in {@link StartMode#SPAWN_PER_SCRIPT} mode,
+   * or if it could not start (logged once), or if this transport is closed.
+   */
+  Launcher launcher() {
+    if (startMode != StartMode.PERSISTENT_LAUNCHER) {
+      return null;
+    }
+    synchronized (launcherLock) {
+      if (closed) {
+        return null;
+      }
+      if (launcher != null) {
+        if (launcher.usable()) {
+          return launcher;
+        }
+        if (!launcherFailed) {
+          launcherFailed = true;
+          LOG.warn(
+              "the local launcher could not be restarted; scripts on the built-in worker are now"
+                  + " started one process each (StartMode.SPAWN_PER_SCRIPT)");
+        }
+        return null;
+      }
+      if (launcherFailed) {
+        return null;
+      }
+      launcherFailed = true; // until it has started
+      Optional<Path> bash = executables.find("bash");
+      if (bash.isEmpty()) {
+        LOG.warn("no 'bash' on PATH: scripts are started one process each, without the launcher");
+        return null;
+      }
+      Map<String, String> env = new LinkedHashMap<>();
+      if (inheritEnvironment) {
+        env.putAll(System.getenv());
+      } else if (System.getenv("PATH") != null) {
+        env.put("PATH", System.getenv("PATH"));
+      }
+      String unsupported = Launcher.unsupportedEnvironment(env);
+      if (unsupported != null) {
+        LOG.info(
+            "{}: scripts are started one process each, without the persistent launcher",
+            unsupported);
+        return null;
+      }
+      try {
+        launcher = Launcher.start(bash.get(), env);
+        launcherFailed = false;
+        return launcher;
+      } catch (IOException e) {
+        LOG.warn(
+            "the persistent local launcher could not start ({}); scripts are started one process"
+                + " each instead",
+            e.getMessage());
+        return null;
+      }
+    }
   }
 
   Optional<Path> setsid() {
@@ -415,6 +526,24 @@ public final class LocalProcessTransport implements WorkerTransport {
     };
   }
 
+  /** How the transport starts scripts. */
+  public enum StartMode {
+    /**
+     * One long-lived {@code bash} launcher per transport forks each script into its own process
+     * group; a script costs a fork and the interpreter's exec instead of a JDK spawn plus {@code
+     * setsid}. Output comes back over loopback connections that only the script's random token
+     * opens; one thread reads every script's output. Scripts run as another user, and scripts whose
+     * variable names a shell cannot export, are spawned one process each; so is everything if the
+     * launcher cannot start (bash missing or built without {@code /dev/tcp}), with a log line.
+     */
+    PERSISTENT_LAUNCHER,
+    /**
+     * Each script is spawned by the JDK as {@code setsid <interpreter> <script>}, with two reader
+     * threads for its pipes.
+     */
+    SPAWN_PER_SCRIPT
+  }
+
   /**
    * Builds a {@link LocalProcessTransport}. Defaults: base directory {@code
    * <java.io.tmpdir>/workerpools-steps}, interpreters {@code bash}, {@code sh}, {@code pwsh},
@@ -431,6 +560,7 @@ public final class LocalProcessTransport implements WorkerTransport {
     private TimeSource time = TimeSource.system();
     private ExecutorService ioExecutor;
     private Executables executables;
+    private StartMode startMode = StartMode.SPAWN_PER_SCRIPT;
 
     private Builder() {
       interpreters.put(ScriptSyntax.BASH, "bash");
@@ -495,9 +625,9 @@ public final class LocalProcessTransport implements WorkerTransport {
 
     /**
      * Whether processes a script leaves running in the background are killed when it exits (default
-     * true: a step's result means its processes are gone). This costs one short {@code kill} child
-     * process per step. When off, a step whose background jobs keep its stdout or stderr open ends
-     * only when they exit or close it.
+     * true: a step's result means its processes are gone). This costs a builtin {@code kill} in the
+     * launcher (or a pipe write to a long-lived group-kill helper in spawn mode). When off, a step
+     * whose background jobs keep its stdout or stderr open ends only when they exit or close it.
      */
     public Builder killLeftoverProcesses(boolean kill) {
       this.killLeftoverProcesses = kill;
@@ -516,6 +646,16 @@ public final class LocalProcessTransport implements WorkerTransport {
      */
     public Builder ioExecutor(ExecutorService executor) {
       this.ioExecutor = Objects.requireNonNull(executor, "executor");
+      return this;
+    }
+
+    /**
+     * How scripts are started: {@link StartMode#SPAWN_PER_SCRIPT} (the default) or {@link
+     * StartMode#PERSISTENT_LAUNCHER} (about twice as fast a start; falls back to spawning by itself
+     * when it cannot be used).
+     */
+    public Builder startMode(StartMode mode) {
+      this.startMode = Objects.requireNonNull(mode, "mode");
       return this;
     }
 

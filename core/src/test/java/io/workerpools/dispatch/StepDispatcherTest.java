@@ -144,8 +144,11 @@ class StepDispatcherTest {
     assertThat(lines.texts(LogLine.Source.STDERR)).containsExactly("oops");
     assertThat(lines.lines).allSatisfy(l -> assertThat(l.stepId()).isEqualTo("hello"));
     assertThat(lines.lines).allSatisfy(l -> assertThat(l.worker()).isEqualTo(Worker.BUILT_IN_ID));
-    assertThat(lines.lines.get(lines.lines.size() - 1).prefixedText())
-        .isEqualTo("[hello@built-in] oops");
+    // Order is kept within each stream only: stdout and stderr are read separately.
+    assertThat(lines.lines)
+        .filteredOn(l -> l.line().source() == LogLine.Source.STDERR)
+        .singleElement()
+        .satisfies(l -> assertThat(l.prefixedText()).isEqualTo("[hello@built-in] oops"));
     assertNoLeases();
   }
 

@@ -13,18 +13,26 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The local-process transport (the built-in worker) passes the shared transport contract. */
+/**
+ * The local-process transport (the built-in worker) passes the shared transport contract, in its
+ * persistent-launcher mode ({@code LocalSpawnPerScriptContractTest} covers the default mode).
+ */
 class LocalProcessTransportContractTest extends WorkerTransportContract {
   @TempDir static Path base;
   private static LocalProcessTransport transport;
 
   @BeforeAll
   static void start() {
-    transport = LocalProcessTransport.builder().baseDirectory(base).build();
+    transport =
+        LocalProcessTransport.builder()
+            .baseDirectory(base)
+            .startMode(LocalProcessTransport.StartMode.PERSISTENT_LAUNCHER)
+            .build();
   }
 
   @AfterAll
   static void stop() throws IOException {
+    assertThat(transport.launcherActive()).as("scripts went through the launcher").isTrue();
     transport.close();
     assertThat(transport.runningCount()).isZero();
     try (Stream<Path> left = Files.list(base)) {
