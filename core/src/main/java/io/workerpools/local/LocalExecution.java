@@ -123,8 +123,8 @@ final class LocalExecution implements ScriptExecution {
     Launcher launcher = request.runAsUser().isEmpty() ? transport.launcher() : null;
     if (launcher != null && Launcher.canLaunch(command, request.environment())) {
       viaLauncher = true;
-      splitOut = new LineSplitter(transport.maxLineBytes(), t -> deliver(LogLine.Source.STDOUT, t));
-      splitErr = new LineSplitter(transport.maxLineBytes(), t -> deliver(LogLine.Source.STDERR, t));
+      splitOut = splitter(LogLine.Source.STDOUT);
+      splitErr = splitter(LogLine.Source.STDERR);
       try {
         launcher.launch(
             workDir,
@@ -361,8 +361,7 @@ final class LocalExecution implements ScriptExecution {
   }
 
   private void pump(InputStream in, LogLine.Source source) {
-    LineSplitter splitter =
-        new LineSplitter(transport.maxLineBytes(), text -> deliver(source, text));
+    LineSplitter splitter = splitter(source);
     try (in) {
       splitter.pump(in);
     } catch (IOException e) {
@@ -376,6 +375,12 @@ final class LocalExecution implements ScriptExecution {
         maybeComplete();
       }
     }
+  }
+
+  /** Lines of one stream, long ones cut but never through a sensitive value. */
+  private LineSplitter splitter(LogLine.Source source) {
+    return new LineSplitter(
+        transport.maxLineBytes(), request.sensitiveValues(), text -> deliver(source, text));
   }
 
   private void deliver(LogLine.Source source, String text) {

@@ -54,6 +54,26 @@ class LineSplitterTest {
   }
 
   @Property(tries = 300)
+  void aKeptValueIsNeverSplitByACutWhateverItsPosition(
+      @ForAll @IntRange(min = 0, max = 80) int padding,
+      @ForAll @IntRange(min = 1, max = 40) int chunk) {
+    String secret = "s3cr3t-T0ken-9f";
+    String line = "x".repeat(padding) + secret + "y".repeat(padding) + secret + "z";
+    List<String> out = new ArrayList<>();
+    LineSplitter s = new LineSplitter(32, List.of(secret), out::add);
+    byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
+    for (int i = 0; i < bytes.length; i += chunk) {
+      s.accept(bytes, i, Math.min(chunk, bytes.length - i));
+    }
+    s.finish();
+    assertThat(String.join("", out)).isEqualTo(line);
+    assertThat(out.stream().mapToInt(p -> p.split(secret, -1).length - 1).sum())
+        .as("each occurrence arrives whole in one piece: %s", out)
+        .isEqualTo(2);
+    assertThat(out).allSatisfy(p -> assertThat(p.length()).isLessThanOrEqualTo(32));
+  }
+
+  @Property(tries = 300)
   void linesShorterThanTheCapArriveExactlyInOrderWhateverTheChunking(
       @ForAll @Size(max = 30) List<@StringLength(max = 20) String> raw,
       @ForAll @IntRange(min = 1, max = 50) int chunk) {

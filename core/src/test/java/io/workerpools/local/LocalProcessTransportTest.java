@@ -17,6 +17,7 @@ import io.workerpools.transport.HealthCheckRequest;
 import io.workerpools.transport.ScriptExecution;
 import io.workerpools.transport.ScriptRequest;
 import io.workerpools.transport.ScriptResult;
+import io.workerpools.transport.SensitiveMasker;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -117,6 +118,23 @@ class LocalProcessTransportTest {
           .contains("Built-in worker");
     }
     assertThat(entriesUnderBase()).isZero();
+  }
+
+  @Test
+  void aSecretStraddlingTheLongLineCutIsStillMasked() {
+    // Found by the hostile-input table: 65,535 bytes then the secret put the 64 KiB cut inside it.
+    String secret = "s3cr3t-T0ken-9f8e7d";
+    Run r =
+        run(
+            ScriptRequest.builder(
+                    ScriptSyntax.BASH,
+                    "head -c 65535 /dev/zero | tr '\\0' x; printf '%s\\n' \"$PW\"")
+                .sensitiveEnv("PW", secret)
+                .build());
+    assertThat(r.result().exitCode()).hasValue(0);
+    String all = String.join("", r.sink().stdout());
+    assertThat(all).isEqualTo("x".repeat(65535) + SensitiveMasker.MASK);
+    assertThat(r.sink().stdout()).noneMatch(l -> l.contains("T0ken") || l.endsWith("s3"));
   }
 
   @Test

@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
 import java.util.function.Consumer;
 
 /**
@@ -11,21 +13,36 @@ import java.util.function.Consumer;
  * {@code \r} is dropped), decoded as UTF-8 with invalid bytes replaced by U+FFFD, and a line longer
  * than {@code maxLineBytes} split into pieces of at most that size, at a character boundary. Binary
  * output therefore yields odd text but never breaks the stream, and memory per stream stays
- * bounded.
+ * bounded. A long line is never cut inside an occurrence of a value it is told to keep whole (the
+ * sensitive values: the host masks each piece, and a secret cut in two would escape the mask).
  */
 public final class LineSplitter {
   private final int maxLineBytes;
   private final Consumer<String> out;
+  private final byte[][] keepWhole;
   private byte[] line = new byte[256];
   private int length;
 
   public LineSplitter(int maxLineBytes, Consumer<String> out) {
+    this(maxLineBytes, List.of(), out);
+  }
+
+  /**
+   * @param keepWhole values a cut of a long line must not split (the sensitive values); empty ones
+   *     and ones at least half a piece long are ignored
+   */
+  public LineSplitter(int maxLineBytes, Collection<String> keepWhole, Consumer<String> out) {
     if (maxLineBytes < 16) {
       throw new IllegalArgumentException(
           "maxLineBytes must be at least 16 but was " + maxLineBytes);
     }
     this.maxLineBytes = maxLineBytes;
     this.out = out;
+    this.keepWhole =
+        keepWhole.stream()
+            .map(v -> v.getBytes(StandardCharsets.UTF_8))
+            .filter(b -> b.length > 1 && b.length < maxLineBytes / 2)
+            .toArray(byte[][]::new);
   }
 
   /** Reads {@code in} until end of stream, calling the consumer once per line, in order. */
@@ -89,6 +106,41 @@ public final class LineSplitter {
     length = 0;
   }
 
+  /**
+   * Moves {@code cut} back to the start of any kept value that would straddle it (one that ends
+   * past the buffer counts if what the buffer holds of it matches), until none does. The start of a
+   * kept value is a character boundary. If that would leave nothing to emit (a line made of nothing
+   * but overlapping kept values), the original cut stands.
+   */
+  private int outsideKeptValues(int cut) {
+    int c = cut;
+    boolean moved = true;
+    while (moved && c > 0) {
+      moved = false;
+      for (byte[] v : keepWhole) {
+        for (int p = Math.max(0, c - v.length + 1); p < c; p++) {
+          if (matchesAt(v, p)) {
+            c = p;
+            moved = true;
+            break;
+          }
+        }
+      }
+    }
+    return c > 0 ? c : cut;
+  }
+
+  /** Whether {@code v} occurs at {@code p}, as far as the buffer reaches. */
+  private boolean matchesAt(byte[] v, int p) {
+    int n = Math.min(v.length, length - p);
+    for (int i = 0; i < n; i++) {
+      if (line[p + i] != v[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** The buffer is full: emit up to the last UTF-8 character boundary and keep the rest. */
   private void emitPieceOfLongLine() {
     int cut = length;
@@ -106,6 +158,7 @@ public final class LineSplitter {
     } else if (back == 0 && (line[cut - 1] & 0xC0) == 0xC0) {
       cut = cut - 1; // a lead byte alone at the end
     }
+    cut = outsideKeptValues(cut);
     out.accept(new String(line, 0, cut, StandardCharsets.UTF_8));
     int rest = length - cut;
     System.arraycopy(line, cut, line, 0, rest);
