@@ -14,6 +14,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.file.Path;
@@ -26,13 +27,17 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLServerSocket;
+import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,10 +51,14 @@ import org.slf4j.LoggerFactory;
  * connections} TLS connections open to the host's polling port and serves the requests the host
  * sends down them, reconnecting forever with jittered exponential back-off.
  *
- * <p>Threads: listening mode has one acceptor thread and a bounded pool of connection threads
- * ({@link Builder#maxConnections}; a connection beyond it is closed at once); every connection has
- * a read timeout, so none blocks forever. Polling mode has one thread per configured connection.
- * Scripts use the script service's own pool.
+ * <p>Threads: listening mode has one acceptor thread and a bounded pool of connection threads. A
+ * connection that has not finished its TLS handshake holds no connection slot: at most {@link
+ * Builder#maxPendingHandshakes} wait in their handshake at once (a newer one evicts the oldest),
+ * each for at most {@link Builder#handshakeTimeout} in all, so strangers flooding the port cannot
+ * lock out a trusted host. Only authenticated connections count against {@link
+ * Builder#maxConnections} (one beyond it is closed); every connection has a read timeout, so none
+ * blocks forever. Polling mode has one thread per configured connection. Scripts use the script
+ * service's own pool.
  */
 public final class TentacleAgent implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(TentacleAgent.class);
@@ -73,8 +82,13 @@ public final class TentacleAgent implements AutoCloseable {
   private final AtomicInteger connectionNo = new AtomicInteger();
   private final AtomicInteger pollingConnected = new AtomicInteger();
   private final AtomicInteger pollingFailures = new AtomicInteger();
-  private SSLServerSocket server;
+  private final Set<Pending> pending = new LinkedHashSet<>();
+  private final AtomicLong handshakesEvicted = new AtomicLong();
+  private final AtomicLong handshakesTimedOut = new AtomicLong();
+  private ServerSocket server;
   private ThreadPoolExecutor connectionPool;
+  private ScheduledThreadPoolExecutor deadlines;
+  private Semaphore established;
 
   private TentacleAgent(Builder b) {
     this.config = b;
@@ -115,6 +129,19 @@ public final class TentacleAgent implements AutoCloseable {
     return pollingFailures.get();
   }
 
+  /**
+   * How many connections were closed unauthenticated because newer ones needed their handshake slot
+   * (listening mode; see {@link Builder#maxPendingHandshakes}).
+   */
+  public long handshakesEvicted() {
+    return handshakesEvicted.get();
+  }
+
+  /** How many connections were closed because their handshake missed its deadline. */
+  public long handshakesTimedOut() {
+    return handshakesTimedOut.get();
+  }
+
   /** How many polling connections are currently established (polling mode). */
   public int pollingConnections() {
     return pollingConnected.get();
@@ -136,20 +163,21 @@ public final class TentacleAgent implements AutoCloseable {
 
   private void startListening() {
     try {
-      server = (SSLServerSocket) ssl.getServerSocketFactory().createServerSocket();
+      server = new ServerSocket();
       server.setReuseAddress(true);
       server.bind(
           new InetSocketAddress(InetAddress.getByName(config.bindHost), config.listenPort), 128);
-      server.setNeedClientAuth(true);
-      server.setEnabledProtocols(PinnedTls.PROTOCOLS);
     } catch (IOException e) {
       throw new ConfigurationException(
           "listen", "cannot listen on " + config.bindHost + ":" + config.listenPort + ": " + e, e);
     }
+    established = new Semaphore(config.maxConnections);
+    // Threads: every established connection, every pending handshake, and as many again for
+    // evicted handshakes still unwinding (their socket is closed, so they end at once).
     connectionPool =
         new ThreadPoolExecutor(
             0,
-            config.maxConnections,
+            config.maxConnections + 2 * config.maxPendingHandshakes,
             60,
             TimeUnit.SECONDS,
             new SynchronousQueue<>(),
@@ -158,10 +186,29 @@ public final class TentacleAgent implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
+    deadlines =
+        new ScheduledThreadPoolExecutor(
+            1,
+            r -> {
+              Thread t = new Thread(r, "agent-handshake-deadline");
+              t.setDaemon(true);
+              return t;
+            });
+    deadlines.setRemoveOnCancelPolicy(true);
     Thread acceptor = new Thread(this::acceptLoop, "agent-accept");
     acceptor.setDaemon(true);
     threads.add(acceptor);
     acceptor.start();
+  }
+
+  /** A connection that has not finished its TLS handshake yet: it holds no connection slot. */
+  private static final class Pending {
+    final Socket plain;
+    volatile ScheduledFuture<?> deadline;
+
+    Pending(Socket plain) {
+      this.plain = plain;
+    }
   }
 
   private void acceptLoop() {
@@ -176,24 +223,98 @@ public final class TentacleAgent implements AutoCloseable {
         LOG.warn("accept failed: {}", e.toString());
         continue;
       }
+      Pending p = new Pending(s);
+      Pending evicted = null;
+      synchronized (pending) {
+        if (pending.size() >= config.maxPendingHandshakes) {
+          evicted = pending.iterator().next();
+          pending.remove(evicted);
+        }
+        pending.add(p);
+      }
+      if (evicted != null) {
+        handshakesEvicted.incrementAndGet();
+        LOG.debug(
+            "closed a connection from {} still in its TLS handshake: {} newer connections wait",
+            evicted.plain.getRemoteSocketAddress(),
+            config.maxPendingHandshakes);
+        abandon(evicted);
+      }
       try {
-        connectionPool.execute(() -> serveListening((SSLSocket) s));
+        p.deadline =
+            deadlines.schedule(
+                () -> {
+                  if (removePending(p)) {
+                    handshakesTimedOut.incrementAndGet();
+                    closeQuietly(p.plain);
+                  }
+                },
+                config.handshakeTimeout.toMillis(),
+                TimeUnit.MILLISECONDS);
+        connectionPool.execute(() -> serveListening(p));
       } catch (RejectedExecutionException e) {
         LOG.warn(
             "refused a connection from {}: all {} connection threads are busy",
             s.getRemoteSocketAddress(),
-            config.maxConnections);
-        closeQuietly(s);
+            config.maxConnections + 2 * config.maxPendingHandshakes);
+        removePending(p);
+        abandon(p);
       }
     }
   }
 
-  private void serveListening(SSLSocket s) {
-    sockets.add(s);
+  private boolean removePending(Pending p) {
+    synchronized (pending) {
+      return pending.remove(p);
+    }
+  }
+
+  private void abandon(Pending p) {
+    ScheduledFuture<?> d = p.deadline;
+    if (d != null) {
+      d.cancel(false);
+    }
+    closeQuietly(p.plain);
+  }
+
+  private void serveListening(Pending p) {
+    Socket plain = p.plain;
+    sockets.add(plain);
+    SSLSocket s = null;
+    boolean permit = false;
     try {
-      s.setTcpNoDelay(true);
-      s.setSoTimeout((int) config.handshakeTimeout.toMillis());
-      s.startHandshake();
+      plain.setTcpNoDelay(true);
+      plain.setSoTimeout((int) config.handshakeTimeout.toMillis());
+      // Layered over our own plain socket, without auto-close: a refusal can then be torn down
+      // gracefully (see refuseGracefully) and an eviction closes the plain socket at once.
+      s =
+          (SSLSocket)
+              ssl.getSocketFactory()
+                  .createSocket(
+                      plain, plain.getInetAddress().getHostAddress(), plain.getPort(), false);
+      s.setUseClientMode(false);
+      s.setNeedClientAuth(true);
+      s.setEnabledProtocols(PinnedTls.PROTOCOLS);
+      try {
+        s.startHandshake();
+      } catch (SSLException e) {
+        if (!plain.isClosed()) {
+          refuseGracefully(plain);
+        }
+        throw e;
+      }
+      if (!removePending(p)) {
+        return; // evicted or timed out just as the handshake finished: already closed
+      }
+      p.deadline.cancel(false);
+      if (!established.tryAcquire()) {
+        LOG.warn(
+            "refused a connection from {}: all {} connections are in use",
+            plain.getRemoteSocketAddress(),
+            config.maxConnections);
+        return;
+      }
+      permit = true;
       InputStream in = new BufferedInputStream(s.getInputStream());
       OutputStream out = new BufferedOutputStream(s.getOutputStream());
       String hello = Frames.readLine(in);
@@ -205,10 +326,42 @@ public final class TentacleAgent implements AutoCloseable {
       s.setSoTimeout((int) config.idleTimeout.toMillis());
       services.serve(in, out);
     } catch (IOException e) {
-      logConnectionError(s.getRemoteSocketAddress(), e);
+      logConnectionError(plain.getRemoteSocketAddress(), e);
     } finally {
-      sockets.remove(s);
-      closeQuietly(s);
+      if (permit) {
+        established.release();
+      }
+      if (removePending(p)) {
+        p.deadline.cancel(false);
+      }
+      sockets.remove(plain);
+      if (s != null) {
+        closeQuietly(s);
+      }
+      closeQuietly(plain);
+    }
+  }
+
+  /**
+   * After a failed handshake the TLS layer has written its alert (e.g. bad_certificate). Closing at
+   * once with unread bytes from the peer (its first request, sent after its side of a TLS 1.3
+   * handshake) would send a TCP reset, which can destroy the alert before the peer reads it; the
+   * peer could then not tell a refusal from a crash. So: end our output, read what the peer still
+   * sends for a short bounded while, then close.
+   */
+  private static void refuseGracefully(Socket plain) {
+    try {
+      plain.shutdownOutput();
+      plain.setSoTimeout(1000);
+      InputStream in = plain.getInputStream();
+      byte[] buf = new byte[4096];
+      int total = 0;
+      int n;
+      while (total < 65536 && (n = in.read(buf)) >= 0) {
+        total += n;
+      }
+    } catch (IOException e) {
+      // closing anyway
     }
   }
 
@@ -344,6 +497,15 @@ public final class TentacleAgent implements AutoCloseable {
     if (connectionPool != null) {
       connectionPool.shutdownNow();
     }
+    if (deadlines != null) {
+      deadlines.shutdownNow();
+    }
+    synchronized (pending) {
+      for (Pending p : pending) {
+        closeQuietly(p.plain);
+      }
+      pending.clear();
+    }
     for (Thread t : threads) {
       t.interrupt();
     }
@@ -364,7 +526,8 @@ public final class TentacleAgent implements AutoCloseable {
     private int connections = Math.max(5, Runtime.getRuntime().availableProcessors());
     private int maxConnections = 64;
     private int maxFrameBytes = Frames.DEFAULT_MAX_FRAME_BYTES;
-    private Duration handshakeTimeout = Duration.ofSeconds(10);
+    private int maxPendingHandshakes = 16;
+    private Duration handshakeTimeout = Duration.ofSeconds(5);
     private Duration idleTimeout = Duration.ofMinutes(5);
     private Duration minBackoff = Duration.ofSeconds(5);
     private Duration maxBackoff = Duration.ofMinutes(2);
@@ -415,7 +578,10 @@ public final class TentacleAgent implements AutoCloseable {
       return this;
     }
 
-    /** The most connections served at once in listening mode (default 64). */
+    /**
+     * The most authenticated connections served at once in listening mode (default 64); connections
+     * still in their handshake are bounded by {@link #maxPendingHandshakes} instead.
+     */
     public Builder maxConnections(int max) {
       if (max < 1) {
         throw new ConfigurationException("maxConnections", "must be at least 1 but was " + max);
@@ -444,9 +610,32 @@ public final class TentacleAgent implements AutoCloseable {
       return this;
     }
 
-    /** The longest a TLS handshake and preamble may take (default 10 s). */
+    /**
+     * The longest a TLS handshake may take in all, from accept to authentication (default 5 s);
+     * also the read timeout of the preamble and, in polling mode, of connect and handshake.
+     */
     public Builder handshakeTimeout(Duration timeout) {
-      this.handshakeTimeout = Objects.requireNonNull(timeout, "timeout");
+      Objects.requireNonNull(timeout, "timeout");
+      if (timeout.toMillis() < 100 || timeout.toMillis() > Integer.MAX_VALUE) {
+        throw new ConfigurationException(
+            "handshakeTimeout",
+            "must be at least 100 ms (a few seconds is usual) but was " + timeout);
+      }
+      this.handshakeTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * The most connections still in their TLS handshake at once, in listening mode (default 16).
+     * When full, a new connection evicts the oldest unauthenticated one: a trusted host's handshake
+     * takes milliseconds, so silent strangers are what gets evicted.
+     */
+    public Builder maxPendingHandshakes(int max) {
+      if (max < 1 || max > 1024) {
+        throw new ConfigurationException(
+            "maxPendingHandshakes", "must be 1 to 1024 but was " + max);
+      }
+      this.maxPendingHandshakes = max;
       return this;
     }
 

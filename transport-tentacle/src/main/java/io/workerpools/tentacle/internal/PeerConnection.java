@@ -120,23 +120,19 @@ public final class PeerConnection implements Closeable {
                 + "; if the agent's certificate changed on purpose, register the new thumbprint",
             e);
       }
-      // The agent closes the connection mid-handshake when it refuses our certificate; the alert it
-      // sends may be lost behind our own write failing (broken pipe, reset).
-      boolean cutMidHandshake =
-          connected
-              && !(e instanceof ProtocolViolationException)
-              && !(e instanceof java.net.SocketTimeoutException)
-              && (handshakeDone
-                  || String.valueOf(e.getMessage()).contains("Broken pipe")
-                  || String.valueOf(e.getMessage()).contains("Connection reset"));
-      if (PinnedTls.refusedByPeer(e) || cutMidHandshake) {
+      // A refusal is a TLS alert about our certificate (the agent tears its side down gracefully
+      // so the alert arrives even when our first request is already on its way). Anything else,
+      // a reset, an end of stream before any alert, a timeout, is a transport failure: the agent
+      // may be crashing or restarting, and a retry may well succeed.
+      if (PinnedTls.refusedByPeer(e)) {
         throw new PeerAuthenticationFailure(
             "the agent at "
                 + address.getHostString()
                 + ":"
                 + address.getPort()
-                + " refused this host's certificate or closed the connection right after the TLS"
-                + " handshake (this host's thumbprint is "
+                + " refused this host's certificate (TLS alert: "
+                + PinnedTls.alertOf(e)
+                + "; this host's thumbprint is "
                 + hostThumbprint
                 + "); start the agent with --trust "
                 + hostThumbprint,
@@ -148,9 +144,44 @@ public final class PeerConnection implements Closeable {
               + ":"
               + address.getPort()
               + ": "
-              + e.getMessage(),
+              + whatHappened(e, connected, handshakeDone, connectTimeout),
           e);
     }
+  }
+
+  /** Names a transport failure while connecting, for a person reading the error. */
+  static String whatHappened(
+      IOException e, boolean connected, boolean handshakeDone, Duration timeout) {
+    String stage =
+        !connected
+            ? "connecting"
+            : handshakeDone ? "the preamble after the TLS handshake" : "the TLS handshake";
+    if (!connected) {
+      return e.getMessage();
+    }
+    if (e instanceof ProtocolViolationException) {
+      return e.getMessage();
+    }
+    for (Throwable c = e; c != null; c = c.getCause()) {
+      if (c instanceof java.net.SocketTimeoutException) {
+        return "no answer within " + timeout.toMillis() + " ms during " + stage;
+      }
+    }
+    String all = PinnedTls.messages(e);
+    if (all.contains("Connection reset")) {
+      return "the connection was reset during "
+          + stage
+          + " (the agent may have crashed or be restarting); it will be retried";
+    }
+    if (all.contains("Broken pipe")) {
+      return "the connection broke during "
+          + stage
+          + " (the agent may have crashed or be restarting); it will be retried";
+    }
+    return "the connection ended during "
+        + stage
+        + " before any TLS alert (the agent may have crashed or be restarting): "
+        + e.getMessage();
   }
 
   /** Sends a request frame and reads its reply frame, waiting up to {@code replyTimeout}. */

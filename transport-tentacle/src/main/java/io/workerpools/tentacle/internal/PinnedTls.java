@@ -98,24 +98,62 @@ public final class PinnedTls {
     return null;
   }
 
-  /** Whether the peer refused our certificate (a TLS alert about it). */
+  private static final String[] REFUSAL_ALERTS = {
+    "bad_certificate",
+    "certificate_unknown",
+    "unknown_ca",
+    "certificate_required",
+    "access_denied",
+    "unsupported_certificate",
+    "certificate_revoked",
+    "certificate_expired"
+  };
+
+  /**
+   * Whether the peer refused our certificate: a fatal TLS alert about it was received. Only a
+   * received alert counts; a reset or an end of stream is not a refusal.
+   */
   public static boolean refusedByPeer(Throwable t) {
+    return alertOf(t) != null;
+  }
+
+  /** The name of the certificate alert the peer sent, or null if none was received. */
+  public static String alertOf(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause()) {
       for (Throwable sup : c.getSuppressed()) {
-        if (refusedByPeer(sup)) {
-          return true;
+        String a = alertOf(sup);
+        if (a != null) {
+          return a;
         }
       }
       String m = String.valueOf(c.getMessage());
-      if (m.contains("bad_certificate")
-          || m.contains("certificate_unknown")
-          || m.contains("unknown_ca")
-          || m.contains("certificate_required")
-          || m.contains("access_denied")) {
-        return true;
+      // The JDK reports a received alert as "Received fatal alert: NAME"; a "Connection reset" or
+      // "Broken pipe" while sending our own alert must not count.
+      if (c instanceof javax.net.ssl.SSLException && m.contains("Received fatal alert")) {
+        for (String alert : REFUSAL_ALERTS) {
+          if (m.contains(alert)) {
+            return alert;
+          }
+        }
       }
     }
-    return false;
+    return null;
+  }
+
+  /** Every message of a cause chain and its suppressed exceptions, joined (for classification). */
+  public static String messages(Throwable t) {
+    StringBuilder b = new StringBuilder();
+    collect(t, b, 0);
+    return b.toString();
+  }
+
+  private static void collect(Throwable t, StringBuilder b, int depth) {
+    for (Throwable c = t; c != null && depth < 32; c = c.getCause(), depth++) {
+      b.append(c.getMessage()).append('\n');
+      for (Throwable sup : c.getSuppressed()) {
+        collect(sup, b, depth + 1);
+      }
+    }
   }
 
   private static final class Pinned extends X509ExtendedTrustManager {
