@@ -26,11 +26,11 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -87,6 +87,7 @@ public final class TentacleAgent implements AutoCloseable {
   private final AtomicLong handshakesTimedOut = new AtomicLong();
   private ServerSocket server;
   private ThreadPoolExecutor connectionPool;
+  private ThreadPoolExecutor handshakePool;
   private ScheduledThreadPoolExecutor deadlines;
   private Semaphore established;
 
@@ -172,20 +173,12 @@ public final class TentacleAgent implements AutoCloseable {
           "listen", "cannot listen on " + config.bindHost + ":" + config.listenPort + ": " + e, e);
     }
     established = new Semaphore(config.maxConnections);
-    // Threads: every established connection, every pending handshake, and as many again for
-    // evicted handshakes still unwinding (their socket is closed, so they end at once).
-    connectionPool =
-        new ThreadPoolExecutor(
-            0,
-            config.maxConnections + 2 * config.maxPendingHandshakes,
-            60,
-            TimeUnit.SECONDS,
-            new SynchronousQueue<>(),
-            r -> {
-              Thread t = new Thread(r, "agent-conn-" + connectionNo.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            });
+    // Handshakes: one thread per pending handshake; a queued task whose connection was evicted
+    // meanwhile ends at once, and eviction closes the socket a blocked handshake reads from.
+    handshakePool = fixedDaemonPool(config.maxPendingHandshakes, "agent-handshake-");
+    // Authenticated connections: at most maxConnections, guarded by a semaphore taken before
+    // submitting, so the queue never holds more than the threads can take.
+    connectionPool = fixedDaemonPool(config.maxConnections, "agent-conn-");
     deadlines =
         new ScheduledThreadPoolExecutor(
             1,
@@ -199,6 +192,23 @@ public final class TentacleAgent implements AutoCloseable {
     acceptor.setDaemon(true);
     threads.add(acceptor);
     acceptor.start();
+  }
+
+  private ThreadPoolExecutor fixedDaemonPool(int threads, String prefix) {
+    ThreadPoolExecutor pool =
+        new ThreadPoolExecutor(
+            threads,
+            threads,
+            60,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
+            r -> {
+              Thread t = new Thread(r, prefix + connectionNo.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
   }
 
   /** A connection that has not finished its TLS handshake yet: it holds no connection slot. */
@@ -251,12 +261,9 @@ public final class TentacleAgent implements AutoCloseable {
                 },
                 config.handshakeTimeout.toMillis(),
                 TimeUnit.MILLISECONDS);
-        connectionPool.execute(() -> serveListening(p));
+        handshakePool.execute(() -> handshake(p));
       } catch (RejectedExecutionException e) {
-        LOG.warn(
-            "refused a connection from {}: all {} connection threads are busy",
-            s.getRemoteSocketAddress(),
-            config.maxConnections + 2 * config.maxPendingHandshakes);
+        // only after close()
         removePending(p);
         abandon(p);
       }
@@ -277,11 +284,14 @@ public final class TentacleAgent implements AutoCloseable {
     closeQuietly(p.plain);
   }
 
-  private void serveListening(Pending p) {
+  private void handshake(Pending p) {
     Socket plain = p.plain;
+    if (plain.isClosed()) {
+      return; // evicted while queued
+    }
     sockets.add(plain);
     SSLSocket s = null;
-    boolean permit = false;
+    boolean handedOver = false;
     try {
       plain.setTcpNoDelay(true);
       plain.setSoTimeout((int) config.handshakeTimeout.toMillis());
@@ -314,7 +324,31 @@ public final class TentacleAgent implements AutoCloseable {
             config.maxConnections);
         return;
       }
-      permit = true;
+      SSLSocket tls = s;
+      try {
+        connectionPool.execute(() -> serveListening(plain, tls));
+        handedOver = true;
+      } catch (RejectedExecutionException e) {
+        established.release(); // only after close()
+      }
+    } catch (IOException e) {
+      logConnectionError(plain.getRemoteSocketAddress(), e);
+    } finally {
+      if (removePending(p)) {
+        p.deadline.cancel(false);
+      }
+      if (!handedOver) {
+        sockets.remove(plain);
+        if (s != null) {
+          closeQuietly(s);
+        }
+        closeQuietly(plain);
+      }
+    }
+  }
+
+  private void serveListening(Socket plain, SSLSocket s) {
+    try {
       InputStream in = new BufferedInputStream(s.getInputStream());
       OutputStream out = new BufferedOutputStream(s.getOutputStream());
       String hello = Frames.readLine(in);
@@ -328,16 +362,9 @@ public final class TentacleAgent implements AutoCloseable {
     } catch (IOException e) {
       logConnectionError(plain.getRemoteSocketAddress(), e);
     } finally {
-      if (permit) {
-        established.release();
-      }
-      if (removePending(p)) {
-        p.deadline.cancel(false);
-      }
+      established.release();
       sockets.remove(plain);
-      if (s != null) {
-        closeQuietly(s);
-      }
+      closeQuietly(s);
       closeQuietly(plain);
     }
   }
@@ -496,6 +523,9 @@ public final class TentacleAgent implements AutoCloseable {
     }
     if (connectionPool != null) {
       connectionPool.shutdownNow();
+    }
+    if (handshakePool != null) {
+      handshakePool.shutdownNow();
     }
     if (deadlines != null) {
       deadlines.shutdownNow();
