@@ -132,8 +132,9 @@ public final class Wire {
 
   private static <T> T parse(byte[] frame, Class<T> type, String what)
       throws ProtocolViolationException {
+    T value;
     try {
-      return MAPPER.readValue(frame, type);
+      value = MAPPER.readValue(frame, type);
     } catch (UnrecognizedPropertyException e) {
       throw new ProtocolViolationException(
           "unknown field '"
@@ -148,6 +149,13 @@ public final class Wire {
       throw new ProtocolViolationException(
           "the " + what + " is not valid JSON of the expected shape: " + firstLine(e), false, e);
     }
+    if (value == null) {
+      // The JSON literal null: Jackson maps it to a null value, not to an object.
+      throw new ProtocolViolationException(
+          "the " + what + " is not valid JSON of the expected shape: it is null, not an object",
+          false);
+    }
+    return value;
   }
 
   private static String firstLine(IOException e) {
