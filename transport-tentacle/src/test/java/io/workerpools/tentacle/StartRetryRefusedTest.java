@@ -27,9 +27,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Found by the soak suite: a start whose connection dropped after the request left (so the script
  * may run) and whose retry then met a connection reset during the TLS handshake (which the
- * transport reads as an authentication refusal) was reported as {@code COULD_NOT_START}, "never
- * started", although the script ran, and it was not cancelled. A start that may have arrived is a
- * lost worker, and the transport tries to cancel it.
+ * transport then read as an authentication refusal; it now reads it as a retryable transport
+ * failure) was reported as {@code COULD_NOT_START}, "never started", although the script ran, and
+ * it was not cancelled. A start that may have arrived is a lost worker, however its retry fails,
+ * and the transport tries to cancel it.
  */
 class StartRetryRefusedTest {
   @TempDir Path home;

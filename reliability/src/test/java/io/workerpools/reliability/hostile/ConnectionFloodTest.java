@@ -19,10 +19,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Unauthenticated connections that never start TLS (a "slowloris"). Bug 7 in {@code
- * docs/reliability-hostile.md}, fixed: connections still in their handshake have their own small
- * budget and the oldest is evicted when it is full, so while strangers hold more silent connections
- * than the budget (and than the agent's connection slots), a trusted host still completes calls
- * within a bounded time, and the agent stays healthy.
+ * docs/reliability.md}, fixed: connections still in their handshake have their own small budget and
+ * the oldest is evicted when it is full, so while strangers hold more silent connections than the
+ * budget (and than the agent's connection slots), a trusted host still completes calls within a
+ * bounded time, and the agent stays healthy.
  */
 class ConnectionFloodTest {
   /** How long a trusted host's call may take while the flood is in place. */
