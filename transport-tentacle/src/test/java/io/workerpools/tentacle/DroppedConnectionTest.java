@@ -8,18 +8,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.workerpools.model.Worker;
 import io.workerpools.transport.ScriptRequest;
 import io.workerpools.transport.ScriptResult;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,78 +21,6 @@ import org.junit.jupiter.api.io.TempDir;
 class DroppedConnectionTest {
   @TempDir Path home;
 
-  /** A TCP proxy on 127.0.0.1 whose connections can all be cut at once. */
-  static final class Proxy implements AutoCloseable {
-    final ServerSocket server;
-    final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
-    final Thread acceptor;
-
-    Proxy(InetSocketAddress target) throws IOException {
-      server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-      acceptor =
-          new Thread(
-              () -> {
-                while (!server.isClosed()) {
-                  try {
-                    Socket client = server.accept();
-                    Socket upstream = new Socket(target.getAddress(), target.getPort());
-                    sockets.add(client);
-                    sockets.add(upstream);
-                    pump(client, upstream);
-                    pump(upstream, client);
-                  } catch (IOException e) {
-                    return;
-                  }
-                }
-              },
-              "proxy-accept");
-      acceptor.setDaemon(true);
-      acceptor.start();
-    }
-
-    private void pump(Socket from, Socket to) {
-      Thread t =
-          new Thread(
-              () -> {
-                try (InputStream in = from.getInputStream()) {
-                  OutputStream out = to.getOutputStream();
-                  in.transferTo(out);
-                } catch (IOException e) {
-                  // cut
-                } finally {
-                  closeQuietly(from);
-                  closeQuietly(to);
-                }
-              },
-              "proxy-pump");
-      t.setDaemon(true);
-      t.start();
-    }
-
-    void cutAll() {
-      sockets.forEach(Proxy::closeQuietly);
-      sockets.clear();
-    }
-
-    int port() {
-      return server.getLocalPort();
-    }
-
-    static void closeQuietly(Socket s) {
-      try {
-        s.close();
-      } catch (IOException e) {
-        // cut anyway
-      }
-    }
-
-    @Override
-    public void close() throws IOException {
-      server.close();
-      cutAll();
-    }
-  }
-
   @Test
   void aStartRetriedAfterADroppedConnectionNeverRunsTheScriptTwice() throws Exception {
     Path counter = home.resolve("runs");
@@ -109,7 +29,7 @@ class DroppedConnectionTest {
                 .trust(HOST.thumbprint())
                 .listen("127.0.0.1", 0)
                 .start();
-        Proxy proxy = new Proxy(agent.listeningAddress());
+        TcpProxy proxy = new TcpProxy(agent.listeningAddress());
         TentacleTransport transport =
             TentacleTransport.builder(HOST)
                 .retryWindow(Duration.ofSeconds(20))

@@ -13,19 +13,10 @@ import io.workerpools.model.Worker;
 import io.workerpools.transport.HealthCheckRequest;
 import io.workerpools.transport.ScriptRequest;
 import io.workerpools.transport.ScriptResult;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,91 +28,6 @@ import org.junit.jupiter.api.io.TempDir;
 class HandshakeFailureTest {
   @TempDir Path home;
 
-  /**
-   * A proxy to the agent that, for its first {@code cuts} connections, relays the client's bytes
-   * but only the first bytes of the agent's answer (its ServerHello), then resets the client: an
-   * agent that crashed in the middle of the handshake, as seen by the host.
-   */
-  static final class MidHandshakeResetProxy implements AutoCloseable {
-    final ServerSocket server;
-    final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
-    final AtomicInteger cutsLeft;
-    final AtomicInteger cut = new AtomicInteger();
-
-    MidHandshakeResetProxy(InetSocketAddress target, int cuts) throws IOException {
-      server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-      cutsLeft = new AtomicInteger(cuts);
-      Thread acceptor =
-          new Thread(
-              () -> {
-                while (!server.isClosed()) {
-                  try {
-                    Socket client = server.accept();
-                    Socket upstream = new Socket(target.getAddress(), target.getPort());
-                    sockets.add(client);
-                    sockets.add(upstream);
-                    boolean cutThis = cutsLeft.getAndDecrement() > 0;
-                    pump(client, upstream, false);
-                    pump(upstream, client, cutThis);
-                  } catch (IOException e) {
-                    return;
-                  }
-                }
-              },
-              "cut-proxy-accept");
-      acceptor.setDaemon(true);
-      acceptor.start();
-    }
-
-    int port() {
-      return server.getLocalPort();
-    }
-
-    private void pump(Socket from, Socket to, boolean cutAfterFirstBytes) {
-      Thread t =
-          new Thread(
-              () -> {
-                try (InputStream in = from.getInputStream()) {
-                  OutputStream out = to.getOutputStream();
-                  byte[] buf = new byte[8192];
-                  int n;
-                  while ((n = in.read(buf)) >= 0) {
-                    if (cutAfterFirstBytes) {
-                      out.write(buf, 0, Math.min(n, 20)); // a piece of the ServerHello
-                      out.flush();
-                      to.setSoLinger(true, 0);
-                      cut.incrementAndGet();
-                      break;
-                    }
-                    out.write(buf, 0, n);
-                  }
-                } catch (IOException e) {
-                  // cut
-                } finally {
-                  closeQuietly(from);
-                  closeQuietly(to);
-                }
-              },
-              "cut-proxy-pump");
-      t.setDaemon(true);
-      t.start();
-    }
-
-    static void closeQuietly(Socket s) {
-      try {
-        s.close();
-      } catch (IOException e) {
-        // cut anyway
-      }
-    }
-
-    @Override
-    public void close() throws IOException {
-      server.close();
-      sockets.forEach(MidHandshakeResetProxy::closeQuietly);
-    }
-  }
-
   private static Worker worker(String id, int port, String thumbprint) {
     return TestSupport.listeningWorker(id, new InetSocketAddress("127.0.0.1", port), thumbprint);
   }
@@ -129,8 +35,7 @@ class HandshakeFailureTest {
   @Test
   void aResetInTheMiddleOfTheHandshakeIsRetriedNotReportedAsARefusal() throws Exception {
     try (AgentProcess agent = AgentProcess.listen(home.resolve("agent"), HOST.thumbprint());
-        MidHandshakeResetProxy proxy =
-            new MidHandshakeResetProxy(new InetSocketAddress("127.0.0.1", agent.port()), 2);
+        TcpProxy proxy = new TcpProxy(new InetSocketAddress("127.0.0.1", agent.port()), 2);
         TentacleTransport transport =
             TentacleTransport.builder(HOST)
                 .retryWindow(Duration.ofSeconds(20))
@@ -142,16 +47,15 @@ class HandshakeFailureTest {
           result(
               transport.start(w, ScriptRequest.bash("echo hi"), l -> {}), Duration.ofSeconds(60));
       assertThat(r.outcome()).as("result %s", r).isEqualTo(ScriptResult.Outcome.EXITED);
-      assertThat(proxy.cut.get()).as("connections reset mid-handshake").isEqualTo(2);
+      assertThat(proxy.answersCut()).as("connections reset mid-handshake").isEqualTo(2);
     }
   }
 
   @Test
   void aResetDuringTheHandshakeIsARetryableTransportErrorNamingTheReset() throws Exception {
     try (AgentProcess agent = AgentProcess.listen(home.resolve("agent"), HOST.thumbprint());
-        MidHandshakeResetProxy proxy =
-            new MidHandshakeResetProxy(
-                new InetSocketAddress("127.0.0.1", agent.port()), Integer.MAX_VALUE);
+        TcpProxy proxy =
+            new TcpProxy(new InetSocketAddress("127.0.0.1", agent.port()), Integer.MAX_VALUE);
         TentacleTransport transport =
             TentacleTransport.builder(HOST)
                 .retryWindow(Duration.ofMillis(500))

@@ -9,18 +9,10 @@ import io.workerpools.model.Worker;
 import io.workerpools.transport.ScriptExecution;
 import io.workerpools.transport.ScriptRequest;
 import io.workerpools.transport.ScriptResult;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,80 +27,6 @@ import org.junit.jupiter.api.io.TempDir;
 class StartRetryRefusedTest {
   @TempDir Path home;
 
-  /** A proxy whose open connections can be cut, and which then resets every new connection. */
-  static final class ResettingProxy implements AutoCloseable {
-    final ServerSocket server;
-    final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
-    volatile boolean resetNew;
-
-    ResettingProxy(InetSocketAddress target) throws IOException {
-      server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-      Thread acceptor =
-          new Thread(
-              () -> {
-                while (!server.isClosed()) {
-                  try {
-                    Socket client = server.accept();
-                    if (resetNew) {
-                      client.setSoLinger(true, 0);
-                      client.close();
-                      continue;
-                    }
-                    Socket upstream = new Socket(target.getAddress(), target.getPort());
-                    sockets.add(client);
-                    sockets.add(upstream);
-                    pump(client, upstream);
-                    pump(upstream, client);
-                  } catch (IOException e) {
-                    return;
-                  }
-                }
-              },
-              "reset-proxy-accept");
-      acceptor.setDaemon(true);
-      acceptor.start();
-    }
-
-    private void pump(Socket from, Socket to) {
-      Thread t =
-          new Thread(
-              () -> {
-                try (InputStream in = from.getInputStream()) {
-                  OutputStream out = to.getOutputStream();
-                  in.transferTo(out);
-                } catch (IOException e) {
-                  // cut
-                } finally {
-                  closeQuietly(from);
-                  closeQuietly(to);
-                }
-              },
-              "reset-proxy-pump");
-      t.setDaemon(true);
-      t.start();
-    }
-
-    void cutAllAndResetNew() {
-      resetNew = true;
-      sockets.forEach(ResettingProxy::closeQuietly);
-      sockets.clear();
-    }
-
-    static void closeQuietly(Socket s) {
-      try {
-        s.close();
-      } catch (IOException e) {
-        // cut anyway
-      }
-    }
-
-    @Override
-    public void close() throws IOException {
-      server.close();
-      sockets.forEach(ResettingProxy::closeQuietly);
-    }
-  }
-
   @Test
   void aStartThatMayHaveArrivedIsAWorkerLostNeverCouldNotStartWhenItsRetryIsRefused()
       throws Exception {
@@ -118,7 +36,7 @@ class StartRetryRefusedTest {
                 .trust(HOST.thumbprint())
                 .listen("127.0.0.1", 0)
                 .start();
-        ResettingProxy proxy = new ResettingProxy(agent.listeningAddress());
+        TcpProxy proxy = new TcpProxy(agent.listeningAddress());
         TentacleTransport transport =
             TentacleTransport.builder(HOST)
                 .retryWindow(Duration.ofSeconds(20))
@@ -126,9 +44,7 @@ class StartRetryRefusedTest {
                 .build()) {
       Worker w =
           TestSupport.listeningWorker(
-              "via-proxy",
-              new InetSocketAddress("127.0.0.1", proxy.server.getLocalPort()),
-              agent.thumbprint());
+              "via-proxy", new InetSocketAddress("127.0.0.1", proxy.port()), agent.thumbprint());
       // The start call is held open on the agent, so the cut happens while it is in flight.
       ScriptExecution exec =
           transport.start(
