@@ -9,17 +9,10 @@ import io.workerpools.model.HealthStatus;
 import io.workerpools.model.Worker;
 import io.workerpools.resolve.WorkerResolver;
 import io.workerpools.store.InMemoryInfrastructureStore;
-import io.workerpools.transport.HealthCheckRequest;
-import io.workerpools.transport.LogSink;
-import io.workerpools.transport.ScriptExecution;
 import io.workerpools.transport.ScriptRequest;
-import io.workerpools.transport.ScriptResult;
-import io.workerpools.transport.WorkerTransport;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -68,7 +61,9 @@ public final class DispatchOpenLoopHarness {
     try (WorkerResolver resolver = WorkerResolver.builder(store).nodeId("b2-open").build();
         StepDispatcher dispatcher =
             StepDispatcher.builder(resolver)
-                .transport(new RecordingTransport())
+                .transport(
+                    new DispatchThroughputBenchmark.InstantTransport(
+                        () -> record(System.nanoTime() - due), false))
                 .createBuiltInTransport(false)
                 .executor(Runnable::run)
                 .build()) {
@@ -136,41 +131,5 @@ public final class DispatchOpenLoopHarness {
         s[(int) (n * 0.99)] / 1e3,
         s[(int) (n * 0.999)] / 1e3,
         s[n - 1] / 1e3);
-  }
-
-  /** Records due → start for each script and ends it at once. */
-  private static final class RecordingTransport implements WorkerTransport {
-    private static final CompletableFuture<ScriptResult> DONE =
-        CompletableFuture.completedFuture(ScriptResult.exited(0, Duration.ZERO));
-
-    @Override
-    public boolean supports(Endpoint endpoint) {
-      return true;
-    }
-
-    @Override
-    public CompletionStage<HealthReport> checkHealth(Worker worker, HealthCheckRequest request) {
-      return CompletableFuture.completedFuture(
-          HealthReport.of(HealthStatus.HEALTHY, Instant.now(), Duration.ZERO, ""));
-    }
-
-    @Override
-    public ScriptExecution start(Worker worker, ScriptRequest request, LogSink sink) {
-      record(System.nanoTime() - due);
-      return new ScriptExecution() {
-        @Override
-        public String executionId() {
-          return request.executionId();
-        }
-
-        @Override
-        public CompletionStage<ScriptResult> result() {
-          return DONE;
-        }
-
-        @Override
-        public void cancel() {}
-      };
-    }
   }
 }

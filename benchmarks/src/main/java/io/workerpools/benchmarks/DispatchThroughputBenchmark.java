@@ -67,10 +67,26 @@ public class DispatchThroughputBenchmark {
   private final ScriptRequest script = ScriptRequest.bash("true");
   private long n;
 
-  /** Ends every script at once with exit code 0, after one log line. */
+  /**
+   * Ends every script at once with exit code 0, after one log line (or none); an optional hook runs
+   * as each script starts (the open-loop harness times it there).
+   */
   public static final class InstantTransport implements WorkerTransport {
     private static final CompletableFuture<ScriptResult> DONE =
         CompletableFuture.completedFuture(ScriptResult.exited(0, Duration.ZERO));
+    private final Runnable onStart;
+    private final boolean logLine;
+
+    /** One log line a script, no hook. */
+    public InstantTransport() {
+      this(() -> {}, true);
+    }
+
+    /** Runs {@code onStart} as each script starts; {@code logLine}: whether it logs one line. */
+    public InstantTransport(Runnable onStart, boolean logLine) {
+      this.onStart = onStart;
+      this.logLine = logLine;
+    }
 
     @Override
     public boolean supports(Endpoint endpoint) {
@@ -85,7 +101,10 @@ public class DispatchThroughputBenchmark {
 
     @Override
     public ScriptExecution start(Worker worker, ScriptRequest request, LogSink sink) {
-      sink.onLine(new LogLine(Instant.EPOCH, LogLine.Source.STDOUT, "ok"));
+      onStart.run();
+      if (logLine) {
+        sink.onLine(new LogLine(Instant.EPOCH, LogLine.Source.STDOUT, "ok"));
+      }
       return new ScriptExecution() {
         @Override
         public String executionId() {
