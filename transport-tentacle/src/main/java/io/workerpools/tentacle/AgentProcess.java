@@ -208,9 +208,13 @@ public final class AgentProcess implements AutoCloseable {
 
   /** Kills the agent at once (like a crash): no graceful shutdown. */
   public void kill() {
-    process.descendants().forEach(ProcessHandle::destroyForcibly);
+    // The agent dies first, as in a crash: killed the other way round, a still-living agent could
+    // see its scripts die and record their ends, which a crash never does. Its scripts are listed
+    // before (once orphaned they are no longer its descendants) and killed after.
+    List<ProcessHandle> scripts = process.descendants().toList();
     process.destroyForcibly();
     waitFor(Duration.ofSeconds(10));
+    scripts.forEach(ProcessHandle::destroyForcibly);
   }
 
   private void waitFor(Duration d) {
