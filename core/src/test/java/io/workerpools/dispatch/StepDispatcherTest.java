@@ -95,9 +95,9 @@ class StepDispatcherTest {
     String value(String key) {
       String prefix = key + "=";
       Await.until(
-          () -> texts(LogLine.Source.STDOUT).stream().anyMatch(t -> t.startsWith(prefix)),
+          "a line " + prefix + "...",
           PATIENCE,
-          "a line " + prefix + "...");
+          () -> texts(LogLine.Source.STDOUT).stream().anyMatch(t -> t.startsWith(prefix)));
       return texts(LogLine.Source.STDOUT).stream()
           .filter(t -> t.startsWith(prefix))
           .findFirst()
@@ -178,7 +178,7 @@ class StepDispatcherTest {
 
     assertThat(r.status()).isEqualTo(StepResult.Status.CANCELLED);
     assertThat(r.exitCode()).isEmpty();
-    Await.until(() -> gone(grandchild), PATIENCE, "grandchild " + grandchild + " gone");
+    Await.until("grandchild " + grandchild + " gone", PATIENCE, () -> gone(grandchild));
     assertNoLeases();
   }
 
@@ -198,7 +198,7 @@ class StepDispatcherTest {
     StepResult r = await(run);
     assertThat(r.status()).isEqualTo(StepResult.Status.TIMED_OUT);
     assertThat(r.message()).contains("timeout");
-    Await.until(() -> gone(child), PATIENCE, "child " + child + " gone");
+    Await.until("child " + child + " gone", PATIENCE, () -> gone(child));
     assertNoLeases();
   }
 
@@ -280,7 +280,7 @@ class StepDispatcherTest {
                 .waitForWorker(PATIENCE)
                 .build(),
             StepLogSink.discard());
-    Await.until(() -> resolver.waiting() == 1, PATIENCE, "the second step to wait for the worker");
+    Await.until("the second step to wait for the worker", PATIENCE, () -> resolver.waiting() == 1);
     assertThat(b.result().toCompletableFuture()).isNotDone();
 
     a.cancel();
@@ -312,7 +312,7 @@ class StepDispatcherTest {
                 .waitForWorker(PATIENCE)
                 .build(),
             StepLogSink.discard());
-    Await.until(() -> resolver.waiting() == 1, PATIENCE, "the second step to wait");
+    Await.until("the second step to wait", PATIENCE, () -> resolver.waiting() == 1);
 
     b.cancel();
     StepResult second = await(b);
@@ -386,7 +386,7 @@ class StepDispatcherTest {
                   .build(),
               lines));
     }
-    Await.until(() -> dispatcher.activeCount() == 0, PATIENCE, "all " + n + " steps to end");
+    Await.until("all " + n + " steps to end", PATIENCE, () -> dispatcher.activeCount() == 0);
     for (int i = 0; i < n; i++) {
       StepResult r = await(runs.get(i));
       assertThat(r.exitCode()).as("step %d: %s", i, r).hasValue(i % 3);
