@@ -106,6 +106,21 @@ class StepDispatcherTest {
     }
   }
 
+  /** A named pipe the test writes to release a script that reads it. */
+  private static Path fifo(Path path) throws Exception {
+    Process p = new ProcessBuilder("mkfifo", "-m", "600", path.toString()).start();
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("mkfifo ended").isTrue();
+    assertThat(p.exitValue()).as("mkfifo's exit code").isZero();
+    return path;
+  }
+
+  /** Lets the script reading this fifo go on (read-write open: never blocks on Linux). */
+  private static void open(Path fifo) throws IOException {
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(fifo.toFile(), "rw")) {
+      f.write("go\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+  }
+
   private static Step step(String id, String... lines) {
     return Step.builder(id, ScriptRequest.bash(String.join("\n", lines))).build();
   }
@@ -204,6 +219,10 @@ class StepDispatcherTest {
 
   @Test
   void aSecretWrittenInTwoPartsIsMaskedInTheHostsLines() {
+    // The split is certain, not a matter of timing: the line (24,003 bytes) is longer than any
+    // read the transport makes (at most 16 KiB), so it reaches the host's side in several reads
+    // whatever the scheduling, and the secret is written in two parts besides.
+    String secret = "hunter2-" + "e".repeat(23_992);
     Lines lines = new Lines();
     StepResult r =
         dispatcher.run(
@@ -211,8 +230,8 @@ class StepDispatcherTest {
                     "secret",
                     ScriptRequest.builder(
                             ScriptSyntax.BASH,
-                            "printf 'pw=%s' \"${PW:0:3}\"; sleep 0.1; printf '%s\\n' \"${PW:3}\"")
-                        .sensitiveEnv("PW", "hunter2-extra")
+                            "printf 'pw=%s' \"${PW:0:3}\"; printf '%s\\n' \"${PW:3}\"")
+                        .sensitiveEnv("PW", secret)
                         .build())
                 .build(),
             lines);
@@ -326,7 +345,13 @@ class StepDispatcherTest {
   }
 
   @Test
-  void maxParallelismBoundsHowManyInvocationsOfAnActionRunAtOnce() {
+  void maxParallelismBoundsHowManyInvocationsOfAnActionRunAtOnce(@TempDir Path gates)
+      throws Exception {
+    // Each step holds its turn until the test opens its gate (a fifo), so the overlap is certain.
+    List<Path> gate = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      gate.add(fifo(gates.resolve("gate-" + i)));
+    }
     AtomicInteger now = new AtomicInteger();
     AtomicInteger most = new AtomicInteger();
     InMemoryInfrastructureStore s = new InMemoryInfrastructureStore();
@@ -348,15 +373,29 @@ class StepDispatcherTest {
                     })
                 .build()) {
       List<StepRun> runs = new ArrayList<>();
+      List<Lines> sinks = new ArrayList<>();
       for (int i = 0; i < 8; i++) {
+        Lines lines = new Lines();
+        sinks.add(lines);
         runs.add(
             d.dispatch(
-                Step.builder("deploy-" + i, ScriptRequest.bash("sleep 0.2; echo done"))
+                Step.builder(
+                        "deploy-" + i,
+                        ScriptRequest.builder(
+                                ScriptSyntax.BASH,
+                                "exec 3<>\"$1\"\necho up=1\nread -r _ <&3\necho done")
+                            .argument(gate.get(i).toString())
+                            .build())
                     .action("deploy", 3)
                     .build(),
-                StepLogSink.discard()));
+                lines));
       }
       assertThat(d.inFlight("deploy")).isEqualTo(3);
+      Await.until(() -> most.get() == 3, PATIENCE, "three invocations running at once");
+      for (int i = 0; i < 8; i++) {
+        sinks.get(i).value("up"); // it runs (its turn came): let it end
+        open(gate.get(i));
+      }
       for (StepRun run : runs) {
         assertThat(await(run).status()).isEqualTo(StepResult.Status.SUCCEEDED);
       }
