@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.workerpools.local.LocalProcessTransport.StartMode;
 import io.workerpools.local.internal.Launcher;
 import io.workerpools.model.Worker;
-import io.workerpools.transport.Await;
-import io.workerpools.transport.CollectingSink;
+import io.workerpools.testing.Await;
+import io.workerpools.testing.CollectingSink;
 import io.workerpools.transport.ScriptRequest;
 import io.workerpools.transport.ScriptResult;
 import java.io.IOException;
@@ -97,12 +97,12 @@ class LauncherStrangersTest {
       try {
         Set<Socket> closed = new HashSet<>();
         Await.until(
+            "the launcher to close every connection that presented no token",
+            PATIENCE,
             () -> {
               strangers.stream().filter(LauncherStrangersTest::closedByPeer).forEach(closed::add);
               return closed.size() == strangers.size();
-            },
-            PATIENCE,
-            "the launcher to close every connection that presented no token");
+            });
         runs(t, "after");
       } finally {
         for (Socket s : strangers) {
@@ -122,12 +122,12 @@ class LauncherStrangersTest {
       try {
         Set<Socket> closed = new HashSet<>();
         Await.until(
+            "the launcher to keep at most " + spare + " silent connections open",
+            PATIENCE,
             () -> {
               strangers.stream().filter(LauncherStrangersTest::closedByPeer).forEach(closed::add);
               return closed.size() >= strangers.size() - spare;
-            },
-            PATIENCE,
-            "the launcher to keep at most " + spare + " silent connections open");
+            });
         assertThat(closed).as("the oldest are closed first").contains(strangers.get(0));
         runs(t, "after");
       } finally {

@@ -6,8 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.workerpools.local.internal.WorkingDirectories;
 import io.workerpools.model.ScriptSyntax;
 import io.workerpools.model.Worker;
-import io.workerpools.transport.Await;
-import io.workerpools.transport.CollectingSink;
+import io.workerpools.testing.Await;
+import io.workerpools.testing.CollectingSink;
 import io.workerpools.transport.ScriptRequest;
 import io.workerpools.transport.ScriptResult;
 import java.io.IOException;
@@ -115,7 +115,7 @@ class LocalBaseDirectoryTest {
                   + " printf 'id -u > %s/pwned-$$\\n' \"$2\" > \"$d/script.sh\"; done;"
                   + " echo >> \"$3\"; done",
               base.toString(), shared.toString(), rounds.toString());
-      Await.until(() -> Files.exists(rounds), PATIENCE, "the attacker to loop");
+      Await.until("the attacker to loop", PATIENCE, () -> Files.exists(rounds));
       for (int i = 0; i < 20; i++) {
         CollectingSink sink = new CollectingSink();
         ScriptResult r =
