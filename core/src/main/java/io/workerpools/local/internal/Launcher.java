@@ -38,10 +38,10 @@ import org.slf4j.LoggerFactory;
  * subshell, which opens three loopback TCP connections to this JVM through bash's {@code /dev/tcp}
  * (control, stdout, stderr, each announced by the step's random 128-bit token), turns job control
  * on and starts the script as a background job, so that the script leads a new process group. The
- * waiter reports the script's pid ({@code P}) and, after {@code wait}, its exit status ({@code X})
- * on a third connection, its control connection, whose end without an {@code X} means the waiter
- * died; before reporting the exit it SIGKILLs the script's group when asked (leftover background
- * jobs).
+ * script reports its own pid ({@code P}, before it execs, so that it is known even if the waiter
+ * dies at once) and, after {@code wait}, its exit status ({@code X}) on a third connection, its
+ * control connection, whose end without an {@code X} means the waiter died; before reporting the
+ * exit it SIGKILLs the script's group when asked (leftover background jobs).
  *
  * <p>The script sees exactly the environment the classic path gives it: the launcher runs with the
  * host's base environment (or only {@code PATH}), and each script's own variables are exported in
@@ -115,12 +115,12 @@ public final class Launcher implements AutoCloseable {
           + "    printf '%s2\\n' \"$__wp_t\" >&5\n"
           + "    cd -- \"$__wp_d\" || { printf 'F cd\\n' >&3; exit 1; }\n"
           + "    set -m\n"
-          + "    { if [[ $__wp_os ]]; then OLDPWD=$__wp_o; else unset OLDPWD; fi;"
+          + "    { printf 'P %s\\n' \"$BASHPID\" >&3;"
+          + " if [[ $__wp_os ]]; then OLDPWD=$__wp_o; else unset OLDPWD; fi;"
           + " ((${#__wp_e[@]})) && export -- \"${__wp_e[@]}\";"
           + " exec -- \"${__wp_a[@]}\" </dev/null >&4 2>&5 3>&- 4>&- 5>&-; } &\n"
           + "    __wp_c=$!\n"
           + "    exec 4>&- 5>&-\n"
-          + "    printf 'P %s\\n' \"$__wp_c\" >&3\n"
           + "    wait \"$__wp_c\"; __wp_r=$?\n"
           + "    ((__wp_k)) && kill -KILL -- \"-$__wp_c\"\n"
           + "    printf 'X %s\\n' \"$__wp_r\" >&3\n"
