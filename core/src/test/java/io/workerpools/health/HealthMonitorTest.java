@@ -22,6 +22,7 @@ import io.workerpools.model.WorkerPool;
 import io.workerpools.resolve.NoEligibleWorkerException;
 import io.workerpools.resolve.WorkerResolver;
 import io.workerpools.store.InMemoryInfrastructureStore;
+import io.workerpools.testing.ManualScheduler;
 import io.workerpools.time.ManualTimeSource;
 import io.workerpools.transport.ScriptRequest;
 import java.time.Duration;
@@ -438,8 +439,10 @@ class HealthMonitorTest {
             java.time.Duration.ZERO,
             "connection reset",
             java.util.Optional.empty());
-    monitor.recheckLostWorkers().onWorkerLost(step, w, lost);
-    monitor.recheckLostWorkers().onWorkerLost(step, Worker.BUILT_IN, lost); // not in the store
+    io.workerpools.dispatch.DispatchListener.recheckLostWorkers(monitor)
+        .onWorkerLost(step, w, lost);
+    io.workerpools.dispatch.DispatchListener.recheckLostWorkers(monitor)
+        .onWorkerLost(step, Worker.BUILT_IN, lost); // not in the store
     scheduler.runDue();
     assertThat(transport.callsFor(w.id())).isEqualTo(2);
     assertThat(status(w)).isEqualTo(HealthStatus.UNAVAILABLE);

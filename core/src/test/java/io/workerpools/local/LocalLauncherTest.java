@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.workerpools.local.LocalProcessTransport.StartMode;
 import io.workerpools.local.internal.Executables;
 import io.workerpools.model.Worker;
-import io.workerpools.transport.Await;
-import io.workerpools.transport.CollectingSink;
+import io.workerpools.testing.Await;
+import io.workerpools.testing.CollectingSink;
 import io.workerpools.transport.ScriptExecution;
 import io.workerpools.transport.ScriptRequest;
 import io.workerpools.transport.ScriptResult;
@@ -178,16 +178,16 @@ class LocalLauncherTest {
                 .argument(go.toString())
                 .build(),
             sink);
-    Await.until(() -> sink.stdout().contains("up"), PATIENCE, "the script to start");
+    Await.until("the script to start", PATIENCE, () -> sink.stdout().contains("up"));
     List<Long> killed = transport.launcherPids();
     assertThat(killed).isNotEmpty();
     for (long pid : killed) {
       ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
     }
     Await.until(
-        () -> killed.stream().allMatch(pid -> ProcessHandle.of(pid).isEmpty()),
+        "the launchers to die",
         PATIENCE,
-        "the launchers to die");
+        () -> killed.stream().allMatch(pid -> ProcessHandle.of(pid).isEmpty()));
     Files.writeString(go, "");
 
     ScriptResult r = await(running);
@@ -223,9 +223,9 @@ class LocalLauncherTest {
     assertThat(lines).as("ran exactly once").hasSize(1);
     long pid = Long.parseLong(lines.get(0));
     Await.until(
-        () -> ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true),
+        "the orphaned script (pid " + pid + ") to be killed",
         PATIENCE,
-        "the orphaned script (pid " + pid + ") to be killed");
+        () -> ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true));
   }
 
   @Test

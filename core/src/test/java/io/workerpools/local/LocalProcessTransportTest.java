@@ -11,8 +11,8 @@ import io.workerpools.model.HealthReport;
 import io.workerpools.model.HealthStatus;
 import io.workerpools.model.ScriptSyntax;
 import io.workerpools.model.Worker;
-import io.workerpools.transport.Await;
-import io.workerpools.transport.CollectingSink;
+import io.workerpools.testing.Await;
+import io.workerpools.testing.CollectingSink;
 import io.workerpools.transport.HealthCheckRequest;
 import io.workerpools.transport.ScriptExecution;
 import io.workerpools.transport.ScriptRequest;
@@ -151,7 +151,7 @@ class LocalProcessTransportTest {
     assertThat(r.result().outcome()).isEqualTo(ScriptResult.Outcome.EXITED);
     assertThat(r.result().exitCode()).hasValue(5);
     long child = Long.parseLong(r.sink().stdout().get(0).substring("child=".length()));
-    Await.until(() -> gone(child), PATIENCE, "the leftover background job " + child + " to die");
+    Await.until("the leftover background job " + child + " to die", PATIENCE, () -> gone(child));
   }
 
   @Test

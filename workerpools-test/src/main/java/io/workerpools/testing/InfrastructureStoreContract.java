@@ -1,4 +1,4 @@
-package io.workerpools.store;
+package io.workerpools.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -12,6 +12,10 @@ import io.workerpools.model.PoolId;
 import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import io.workerpools.model.WorkerPool;
+import io.workerpools.store.InfrastructureStore;
+import io.workerpools.store.LeaseRecord;
+import io.workerpools.store.StoreEvent;
+import io.workerpools.store.StoreListener;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -110,14 +114,7 @@ public abstract class InfrastructureStoreContract {
 
   /** Waits (bounded poll, no sleep-based assertion) until {@code condition} holds. */
   protected static void awaitUntil(String what, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + EVENT_WAIT.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + EVENT_WAIT + " waiting for " + what);
-      }
-      Thread.onSpinWait();
-      Thread.yield();
-    }
+    Await.until(what, EVENT_WAIT, condition);
   }
 
   /** Records every event a store delivers. */
