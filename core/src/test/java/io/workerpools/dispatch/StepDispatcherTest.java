@@ -391,7 +391,7 @@ class StepDispatcherTest {
                 lines));
       }
       assertThat(d.inFlight("deploy")).isEqualTo(3);
-      Await.until(() -> most.get() == 3, PATIENCE, "three invocations running at once");
+      Await.until("three invocations running at once", PATIENCE, () -> most.get() == 3);
       for (int i = 0; i < 8; i++) {
         sinks.get(i).value("up"); // it runs (its turn came): let it end
         open(gate.get(i));
