@@ -18,7 +18,7 @@ import io.workerpools.model.Infrastructure;
 import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerPool;
 import io.workerpools.store.InMemoryInfrastructureStore;
-import io.workerpools.transport.Await;
+import io.workerpools.testing.Await;
 import io.workerpools.transport.HealthCheckRequest;
 import io.workerpools.transport.LogSink;
 import io.workerpools.transport.ScriptExecution;

@@ -1,5 +1,6 @@
 package io.workerpools.resolve;
 
+import io.workerpools.ClosedException;
 import io.workerpools.ConfigurationException;
 import io.workerpools.lease.WorkerLease;
 import io.workerpools.model.PoolId;
@@ -634,7 +635,7 @@ public final class WorkerResolver implements AutoCloseable {
 
   private void checkOpen() {
     if (closed) {
-      throw new IllegalStateException("this WorkerResolver is closed");
+      throw new ClosedException("WorkerResolver " + nodeId, "cannot acquire a lease");
     }
   }
 
@@ -669,11 +670,12 @@ public final class WorkerResolver implements AutoCloseable {
       unlock();
     }
     for (Waiter w : failed) {
-      w.future.completeExceptionally(new IllegalStateException("WorkerResolver closed"));
+      w.future.completeExceptionally(
+          new ClosedException("WorkerResolver " + nodeId, "stopped waiting for a worker"));
     }
     for (CompletableFuture<Void> f : watchers) {
       f.completeExceptionally(
-          new IllegalStateException("WorkerResolver closed before the worker became idle"));
+          new ClosedException("WorkerResolver " + nodeId, "closed before the worker became idle"));
     }
     if (ownsScheduler) {
       scheduler.shutdownNow();

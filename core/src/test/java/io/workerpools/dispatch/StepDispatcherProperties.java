@@ -9,6 +9,7 @@ import io.workerpools.model.Worker;
 import io.workerpools.resolve.WorkerResolver;
 import io.workerpools.store.InMemoryInfrastructureStore;
 import io.workerpools.store.StoreEvent;
+import io.workerpools.testing.FakeTransport;
 import io.workerpools.transport.ScriptRequest;
 import io.workerpools.transport.ScriptResult;
 import java.time.Duration;

@@ -22,6 +22,7 @@ import io.workerpools.model.WorkerPool;
 import io.workerpools.resolve.NoEligibleWorkerException;
 import io.workerpools.resolve.WorkerResolver;
 import io.workerpools.store.InMemoryInfrastructureStore;
+import io.workerpools.testing.ManualScheduler;
 import io.workerpools.time.ManualTimeSource;
 import io.workerpools.transport.ScriptRequest;
 import java.time.Duration;

@@ -6,6 +6,7 @@ import io.workerpools.health.ScriptedTransport.Outcome;
 import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import io.workerpools.store.InMemoryInfrastructureStore;
+import io.workerpools.testing.ManualScheduler;
 import io.workerpools.time.ManualTimeSource;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.workerpools.local.LocalProcessTransport.StartMode;
 import io.workerpools.model.ScriptSyntax;
 import io.workerpools.model.Worker;
-import io.workerpools.transport.CollectingSink;
+import io.workerpools.testing.CollectingSink;
 import io.workerpools.transport.ScriptRequest;
 import io.workerpools.transport.ScriptResult;
 import java.io.IOException;

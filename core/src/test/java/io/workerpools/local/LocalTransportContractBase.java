@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.workerpools.local.LocalProcessTransport.StartMode;
 import io.workerpools.model.Worker;
+import io.workerpools.testing.WorkerTransportContract;
 import io.workerpools.transport.WorkerTransport;
-import io.workerpools.transport.WorkerTransportContract;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.workerpools.local.internal.Executables;
 import io.workerpools.local.internal.ProcessTree;
-import io.workerpools.transport.Await;
+import io.workerpools.testing.Await;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;

@@ -1,6 +1,7 @@
 package io.workerpools.store;
 
 import io.workerpools.model.Infrastructure;
+import io.workerpools.testing.InfrastructureStoreContract;
 
 /** The in-memory store passes the store contract. */
 class InMemoryInfrastructureStoreTest extends InfrastructureStoreContract {

@@ -3,8 +3,8 @@ package io.workerpools.examples;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.workerpools.model.Worker;
+import io.workerpools.testing.WorkerTransportContract;
 import io.workerpools.transport.WorkerTransport;
-import io.workerpools.transport.WorkerTransportContract;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 

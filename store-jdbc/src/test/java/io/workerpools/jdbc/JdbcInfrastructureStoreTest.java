@@ -2,7 +2,7 @@ package io.workerpools.jdbc;
 
 import io.workerpools.model.Infrastructure;
 import io.workerpools.store.InfrastructureStore;
-import io.workerpools.store.InfrastructureStoreContract;
+import io.workerpools.testing.InfrastructureStoreContract;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**

@@ -1,8 +1,8 @@
 package io.workerpools.ssh;
 
 import io.workerpools.model.Worker;
+import io.workerpools.testing.WorkerTransportContract;
 import io.workerpools.transport.WorkerTransport;
-import io.workerpools.transport.WorkerTransportContract;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;

@@ -1,8 +1,8 @@
 package io.workerpools.tentacle;
 
 import io.workerpools.model.Worker;
+import io.workerpools.testing.WorkerTransportContract;
 import io.workerpools.transport.WorkerTransport;
-import io.workerpools.transport.WorkerTransportContract;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package io.workerpools.transport;
+package io.workerpools.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -6,6 +6,13 @@ import io.workerpools.model.HealthReport;
 import io.workerpools.model.HealthStatus;
 import io.workerpools.model.ScriptSyntax;
 import io.workerpools.model.Worker;
+import io.workerpools.transport.HealthCheckRequest;
+import io.workerpools.transport.LogLine;
+import io.workerpools.transport.ScriptExecution;
+import io.workerpools.transport.ScriptRequest;
+import io.workerpools.transport.ScriptResult;
+import io.workerpools.transport.SensitiveMasker;
+import io.workerpools.transport.WorkerTransport;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;

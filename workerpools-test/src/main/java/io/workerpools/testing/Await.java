@@ -1,4 +1,4 @@
-package io.workerpools.transport;
+package io.workerpools.testing;
 
 import java.time.Duration;
 import java.util.concurrent.locks.LockSupport;

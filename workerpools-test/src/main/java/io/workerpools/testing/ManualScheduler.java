@@ -1,5 +1,6 @@
-package io.workerpools.health;
+package io.workerpools.testing;
 
+import io.workerpools.health.HealthScheduler;
 import io.workerpools.time.ManualTimeSource;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -9,12 +10,12 @@ import java.util.List;
  * A {@link HealthScheduler} driven by a {@link ManualTimeSource}: tasks run only when the test
  * calls {@link #runDue()} or {@link #advance}, on the test's thread, in order of due time.
  */
-final class ManualScheduler implements HealthScheduler {
+public final class ManualScheduler implements HealthScheduler {
   private final ManualTimeSource clock;
   private final List<Task> tasks = new ArrayList<>();
   private long seq;
 
-  ManualScheduler(ManualTimeSource clock) {
+  public ManualScheduler(ManualTimeSource clock) {
     this.clock = clock;
   }
 
@@ -58,12 +59,12 @@ final class ManualScheduler implements HealthScheduler {
   }
 
   /** Runs every task due now, including tasks those tasks schedule for now. */
-  void runDue() {
+  public void runDue() {
     advance(Duration.ZERO);
   }
 
   /** Moves time forward to each due task in turn, running it, then to {@code now + d}. */
-  void advance(Duration d) {
+  public void advance(Duration d) {
     long target = clock.nanoTime() + d.toNanos();
     int guard = 0;
     Task t;
@@ -81,7 +82,7 @@ final class ManualScheduler implements HealthScheduler {
     }
   }
 
-  synchronized int pending() {
+  public synchronized int pending() {
     return tasks.size();
   }
 }

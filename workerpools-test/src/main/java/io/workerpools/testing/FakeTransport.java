@@ -1,4 +1,4 @@
-package io.workerpools.dispatch;
+package io.workerpools.testing;
 
 import io.workerpools.model.Endpoint;
 import io.workerpools.model.HealthReport;
@@ -24,13 +24,13 @@ import java.util.concurrent.CompletionStage;
  * An in-memory transport for dispatcher tests: every start is kept pending until the test ends it
  * with an outcome of its choice. Supports every endpoint. Not thread-safe beyond its own lock.
  */
-final class FakeTransport implements WorkerTransport {
+public final class FakeTransport implements WorkerTransport {
   /** A started script, waiting for the test to end it. */
-  final class Pending implements ScriptExecution {
-    final Worker worker;
-    final ScriptRequest request;
-    final LogSink sink;
-    final CompletableFuture<ScriptResult> result = new CompletableFuture<>();
+  public final class Pending implements ScriptExecution {
+    public final Worker worker;
+    public final ScriptRequest request;
+    public final LogSink sink;
+    public final CompletableFuture<ScriptResult> result = new CompletableFuture<>();
 
     Pending(Worker worker, ScriptRequest request, LogSink sink) {
       this.worker = worker;
@@ -54,7 +54,7 @@ final class FakeTransport implements WorkerTransport {
     }
 
     /** Ends the script; the first ending wins, as with a real transport. */
-    boolean end(ScriptResult r) {
+    public boolean end(ScriptResult r) {
       synchronized (FakeTransport.this) {
         if (result.isDone()) {
           return false;
@@ -99,20 +99,20 @@ final class FakeTransport implements WorkerTransport {
     return p;
   }
 
-  synchronized List<Pending> pending() {
+  public synchronized List<Pending> pending() {
     return List.copyOf(pending);
   }
 
-  synchronized int started() {
+  public synchronized int started() {
     return started;
   }
 
   /** How the transport ended each execution, by execution id. */
-  synchronized Map<String, ScriptResult> endings() {
+  public synchronized Map<String, ScriptResult> endings() {
     return Map.copyOf(endings);
   }
 
-  synchronized void failStartsWith(RuntimeException e) {
+  public synchronized void failStartsWith(RuntimeException e) {
     this.failStartsWith = e;
   }
 }

@@ -1,5 +1,7 @@
-package io.workerpools.transport;
+package io.workerpools.testing;
 
+import io.workerpools.transport.LogLine;
+import io.workerpools.transport.LogSink;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.workerpools.store;
+package io.workerpools.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -12,6 +12,10 @@ import io.workerpools.model.PoolId;
 import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import io.workerpools.model.WorkerPool;
+import io.workerpools.store.InfrastructureStore;
+import io.workerpools.store.LeaseRecord;
+import io.workerpools.store.StoreEvent;
+import io.workerpools.store.StoreListener;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
