@@ -18,6 +18,7 @@ import io.workerpools.resolve.WorkerResolver;
 import io.workerpools.store.InMemoryInfrastructureStore;
 import io.workerpools.store.InfrastructureStore;
 import io.workerpools.time.TimeSource;
+import io.workerpools.transport.TransportRegistry;
 import io.workerpools.transport.WorkerTransport;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -499,11 +500,13 @@ public final class WorkerPools implements AutoCloseable {
         }
         List<WorkerTransport> all = new ArrayList<>(transports);
         all.add(local);
+        // One registry: the dispatcher and the health monitor pick the same transport per worker.
+        TransportRegistry registry = TransportRegistry.of(all);
         WorkerResolver resolver =
             WorkerResolver.builder(s).nodeId(nodeId).leaseTtl(leaseTtl).timeSource(time).build();
         made.add(resolver);
         HealthMonitor.Builder hb =
-            HealthMonitor.builder(s, all).timeSource(time).maxInFlight(healthMaxInFlight);
+            HealthMonitor.builder(s, registry).timeSource(time).maxInFlight(healthMaxInFlight);
         if (healthPolicies != null) {
           hb.policies(healthPolicies);
         }
@@ -514,7 +517,7 @@ public final class WorkerPools implements AutoCloseable {
         }
         WorkerPools[] self = new WorkerPools[1];
         List<DispatchListener> listeners = new ArrayList<>();
-        listeners.add(health.recheckLostWorkers());
+        listeners.add(DispatchListener.recheckLostWorkers(health));
         listeners.addAll(dispatchListeners);
         listeners.add(
             new DispatchListener() {
@@ -530,10 +533,8 @@ public final class WorkerPools implements AutoCloseable {
             StepDispatcher.builder(resolver)
                 .timeSource(time)
                 .createBuiltInTransport(false)
+                .transports(registry)
                 .listener(new Listeners(listeners));
-        for (WorkerTransport t : all) {
-          db.transport(t);
-        }
         StepDispatcher dispatcher = db.build();
         made.add(dispatcher);
         health.start();

@@ -1,11 +1,12 @@
 package io.workerpools.dispatch;
 
+import io.workerpools.health.HealthMonitor;
 import io.workerpools.lease.WorkerLease;
 import io.workerpools.model.Worker;
 
 /**
  * Hears what happens to dispatched steps. Every method has a no-op default; implement what you
- * need. The health monitor uses {@link #onWorkerLost} to re-check a worker at once.
+ * need. {@link #recheckLostWorkers} uses {@link #onWorkerLost} to re-check a worker at once.
  *
  * <p>Threading: called on whichever thread moved the step on (the caller of {@link
  * StepDispatcher#dispatch}, a transport thread, the resolver's timer, the dispatcher's executor),
@@ -31,5 +32,23 @@ public interface DispatchListener {
   /** A listener that does nothing. */
   static DispatchListener none() {
     return new DispatchListener() {};
+  }
+
+  /**
+   * A listener that calls {@link HealthMonitor#workerLost} whenever a step loses its worker, so a
+   * worker seen failing is re-checked at once instead of at its next scheduled check. The built-in
+   * worker is not in the store and is skipped. (It lives here, not in the health package, so that
+   * health knows nothing of dispatch.)
+   */
+  static DispatchListener recheckLostWorkers(HealthMonitor monitor) {
+    java.util.Objects.requireNonNull(monitor, "monitor");
+    return new DispatchListener() {
+      @Override
+      public void onWorkerLost(Step step, Worker worker, StepResult result) {
+        if (!worker.isBuiltIn()) {
+          monitor.workerLost(worker.id());
+        }
+      }
+    };
   }
 }

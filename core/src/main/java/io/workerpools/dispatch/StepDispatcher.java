@@ -4,23 +4,19 @@ import io.workerpools.lease.WorkerLease;
 import io.workerpools.local.LocalProcessTransport;
 import io.workerpools.model.Endpoint;
 import io.workerpools.model.Worker;
-import io.workerpools.resolve.NoEligibleWorkerException;
 import io.workerpools.resolve.WorkerResolver;
 import io.workerpools.time.TimeSource;
 import io.workerpools.transport.LogLine;
 import io.workerpools.transport.LogSink;
 import io.workerpools.transport.ScriptExecution;
 import io.workerpools.transport.ScriptResult;
+import io.workerpools.transport.TransportRegistry;
 import io.workerpools.transport.WorkerTransport;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -60,14 +56,13 @@ public final class StepDispatcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(StepDispatcher.class);
 
   private final WorkerResolver resolver;
-  private final List<WorkerTransport> transports;
+  private final TransportRegistry transports;
   private final List<WorkerTransport> owned;
   private final DispatchListener listener;
   private final Executor executor;
   private final ExecutorService ownedExecutor;
   private final TimeSource time;
-  private final Object lock = new Object();
-  private final Map<String, ActionGate> gates = new HashMap<>();
+  private final ActionGates<Run> gates = new ActionGates<>();
   private final Set<Run> active = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
@@ -75,14 +70,19 @@ public final class StepDispatcher implements AutoCloseable {
     this.resolver = b.resolver;
     this.listener = b.listener;
     this.time = b.time;
-    List<WorkerTransport> ts = new ArrayList<>(b.transports);
+    TransportRegistry ts = b.registry.orElse(TransportRegistry.empty());
+    if (!b.transports.isEmpty()) {
+      List<WorkerTransport> all = new ArrayList<>(ts.transports());
+      all.addAll(b.transports);
+      ts = TransportRegistry.of(all);
+    }
     List<WorkerTransport> own = new ArrayList<>();
-    if (ts.stream().noneMatch(t -> t.supports(Endpoint.local())) && b.builtInTransport) {
+    if (!ts.supports(Endpoint.local()) && b.builtInTransport) {
       LocalProcessTransport local = LocalProcessTransport.create();
-      ts.add(local);
+      ts = ts.plus(local);
       own.add(local);
     }
-    this.transports = List.copyOf(ts);
+    this.transports = ts;
     this.owned = List.copyOf(own);
     if (b.executor != null) {
       this.executor = b.executor;
@@ -107,6 +107,14 @@ public final class StepDispatcher implements AutoCloseable {
 
   /** The transports, in the order they are asked whether they support an endpoint. */
   public List<WorkerTransport> transports() {
+    return transports.transports();
+  }
+
+  /**
+   * The registry the transports are looked up in (with the built-in one, if the dispatcher made
+   * it).
+   */
+  public TransportRegistry transportRegistry() {
     return transports;
   }
 
@@ -125,19 +133,14 @@ public final class StepDispatcher implements AutoCloseable {
     active.add(run);
     boolean admitted = true;
     if (step.maxParallelism().isPresent()) {
-      synchronized (lock) {
-        ActionGate gate = gates.computeIfAbsent(step.actionId().get(), k -> new ActionGate());
-        if (gate.inFlight < step.maxParallelism().getAsInt() && gate.queue.isEmpty()) {
-          gate.inFlight++;
-          run.gated = true;
-        } else {
-          gate.queue.addLast(run);
-          run.queued = true;
-          admitted = false;
-          // Under the lock, so that it comes before the step is let in and ends.
-          safely(() -> listener.onQueued(step));
-        }
-      }
+      // onQueued runs under the gates' lock, so that it comes before the step is let in and ends.
+      admitted =
+          gates.enter(
+              step.actionId().get(),
+              step.maxParallelism().getAsInt(),
+              run,
+              () -> safely(() -> listener.onQueued(step)));
+      run.gated = admitted;
     }
     if (admitted) {
       begin(run);
@@ -152,10 +155,7 @@ public final class StepDispatcher implements AutoCloseable {
 
   /** How many invocations of an action are in flight (leasing or running) now. */
   public int inFlight(String actionId) {
-    synchronized (lock) {
-      ActionGate g = gates.get(actionId);
-      return g == null ? 0 : g.inFlight;
-    }
+    return gates.inFlight(actionId);
   }
 
   /** How many steps have been dispatched and not yet ended. */
@@ -215,22 +215,7 @@ public final class StepDispatcher implements AutoCloseable {
   }
 
   private StepResult couldNotLease(Run run, Throwable e) {
-    if (e instanceof NoEligibleWorkerException n) {
-      return new StepResult(
-          run.step.stepId(),
-          StepResult.Status.NOWHERE_TO_RUN,
-          OptionalInt.empty(),
-          Optional.empty(),
-          Optional.of(n.blocked().pool()),
-          run.elapsed(),
-          n.getMessage(),
-          Optional.of(n.blocked()));
-    }
-    if (e instanceof CancellationException) {
-      return run.ending(StepResult.Status.CANCELLED, "cancelled while waiting for a worker");
-    }
-    return run.ending(
-        StepResult.Status.NOWHERE_TO_RUN, "could not lease a worker: " + e.getMessage());
+    return Outcomes.ofLeaseFailure(run.step.stepId(), e, run.elapsed());
   }
 
   private void leased(Run run, WorkerLease lease) {
@@ -241,18 +226,9 @@ public final class StepDispatcher implements AutoCloseable {
       run.finish(run.ending(StepResult.Status.CANCELLED, "cancelled before it started"));
       return;
     }
-    WorkerTransport transport = transportFor(worker.endpoint());
+    WorkerTransport transport = transports.forEndpoint(worker.endpoint()).orElse(null);
     if (transport == null) {
-      run.finish(
-          run.ending(
-              StepResult.Status.COULD_NOT_START,
-              "no transport is registered for endpoint kind '"
-                  + worker.endpoint().kind()
-                  + "' of worker '"
-                  + worker.name()
-                  + "' ("
-                  + worker.id()
-                  + "); register one with StepDispatcher.builder(...).transport(...)"));
+      run.finish(run.ending(StepResult.Status.COULD_NOT_START, Outcomes.noTransport(worker)));
       return;
     }
     safely(() -> listener.onStarted(step, lease));
@@ -311,50 +287,12 @@ public final class StepDispatcher implements AutoCloseable {
   }
 
   private void scriptEnded(Run run, ScriptResult r) {
-    StepResult.Status status;
-    String message = r.message();
-    switch (r.outcome()) {
-      case EXITED ->
-          status =
-              r.exitCode().getAsInt() == 0
-                  ? StepResult.Status.SUCCEEDED
-                  : StepResult.Status.SCRIPT_FAILED;
-      case CANCELLED -> status = StepResult.Status.CANCELLED;
-      case TIMED_OUT -> status = StepResult.Status.TIMED_OUT;
-      case WORKER_LOST, UNKNOWN_RESULT -> status = StepResult.Status.WORKER_LOST;
-      case MUTEX_TIMEOUT -> {
-        status = StepResult.Status.COULD_NOT_START;
-        message = message.isEmpty() ? "timed out waiting for the isolation mutex" : message;
-      }
-      default -> status = StepResult.Status.COULD_NOT_START;
-    }
-    boolean exited = r.outcome() == ScriptResult.Outcome.EXITED;
     WorkerLease lease = run.lease;
-    StepResult result =
-        new StepResult(
-            run.step.stepId(),
-            status,
-            exited ? r.exitCode() : OptionalInt.empty(),
-            Optional.of(lease.worker().id()),
-            Optional.of(lease.pool()),
-            run.elapsed(),
-            exited && r.exitCode().getAsInt() != 0 && message.isEmpty()
-                ? "the script exited with code " + r.exitCode().getAsInt()
-                : message,
-            Optional.empty());
-    if (status == StepResult.Status.WORKER_LOST) {
+    StepResult result = Outcomes.ofScript(run.step.stepId(), lease, r, run.elapsed());
+    if (result.status() == StepResult.Status.WORKER_LOST) {
       safely(() -> listener.onWorkerLost(run.step, lease.worker(), result));
     }
     run.finish(result);
-  }
-
-  private WorkerTransport transportFor(Endpoint endpoint) {
-    for (WorkerTransport t : transports) {
-      if (t.supports(endpoint)) {
-        return t;
-      }
-    }
-    return null;
   }
 
   /**
@@ -366,42 +304,24 @@ public final class StepDispatcher implements AutoCloseable {
     if (!run.gated) {
       return null;
     }
-    Run next = null;
-    synchronized (lock) {
-      String action = run.step.actionId().get();
-      ActionGate gate = gates.get(action);
-      gate.inFlight--;
-      while (!gate.queue.isEmpty()) {
-        Run candidate = gate.queue.pollFirst();
-        candidate.queued = false;
-        if (!candidate.cancelled) {
-          next = candidate;
-          gate.inFlight++;
-          candidate.gated = true;
-          break;
-        }
-        // A cancelled waiter ends without taking a turn (its finish happens outside the lock).
-        Run c = candidate;
-        runLater(
-            () -> c.finish(c.ending(StepResult.Status.CANCELLED, "cancelled before it started")));
-      }
-      if (gate.inFlight == 0 && gate.queue.isEmpty()) {
-        gates.remove(action);
-      }
+    // A cancelled waiter ends without taking a turn (its finish happens outside the lock).
+    Run next =
+        gates.leave(
+            run.step.actionId().get(),
+            c -> c.cancelled,
+            c ->
+                runLater(
+                    () ->
+                        c.finish(
+                            c.ending(StepResult.Status.CANCELLED, "cancelled before it started"))));
+    if (next != null) {
+      next.gated = true;
     }
     return next;
   }
 
   private void cancelQueued(Run run) {
-    boolean removed = false;
-    synchronized (lock) {
-      if (run.queued) {
-        ActionGate gate = gates.get(run.step.actionId().get());
-        removed = gate != null && gate.queue.remove(run);
-        run.queued = false;
-      }
-    }
-    if (removed) {
+    if (run.step.maxParallelism().isPresent() && gates.withdraw(run.step.actionId().get(), run)) {
       run.finish(run.ending(StepResult.Status.CANCELLED, "cancelled before it started"));
     }
   }
@@ -444,11 +364,6 @@ public final class StepDispatcher implements AutoCloseable {
     }
   }
 
-  private static final class ActionGate {
-    int inFlight;
-    final ArrayDeque<Run> queue = new ArrayDeque<>();
-  }
-
   private final class Run implements StepRun {
     final Step step;
     final StepLogSink sink;
@@ -460,9 +375,8 @@ public final class StepDispatcher implements AutoCloseable {
     volatile WorkerLease lease;
     volatile CompletableFuture<WorkerLease> pendingLease;
     volatile ScriptExecution execution;
-    // Guarded by the dispatcher's lock.
-    boolean gated;
-    boolean queued;
+    // Set before the step begins: whether it holds a turn of its action's gate.
+    volatile boolean gated;
 
     Run(Step step, StepLogSink sink) {
       this.step = step;
@@ -501,16 +415,7 @@ public final class StepDispatcher implements AutoCloseable {
     }
 
     StepResult ending(StepResult.Status status, String message) {
-      WorkerLease l = lease;
-      return new StepResult(
-          step.stepId(),
-          status,
-          OptionalInt.empty(),
-          l == null ? Optional.empty() : Optional.of(l.worker().id()),
-          l == null ? Optional.empty() : Optional.of(l.pool()),
-          elapsed(),
-          message,
-          Optional.empty());
+      return Outcomes.ending(step.stepId(), lease, status, message, elapsed());
     }
 
     void finish(StepResult r) {
@@ -538,6 +443,7 @@ public final class StepDispatcher implements AutoCloseable {
   public static final class Builder {
     private final WorkerResolver resolver;
     private final List<WorkerTransport> transports = new ArrayList<>();
+    private Optional<TransportRegistry> registry = Optional.empty();
     private DispatchListener listener = DispatchListener.none();
     private Executor executor;
     private TimeSource time = TimeSource.system();
@@ -553,6 +459,16 @@ public final class StepDispatcher implements AutoCloseable {
      */
     public Builder transport(WorkerTransport transport) {
       transports.add(Objects.requireNonNull(transport, "transport"));
+      return this;
+    }
+
+    /**
+     * Looks transports up in this registry (shared with the {@link
+     * io.workerpools.health.HealthMonitor}, say), before any added with {@link #transport}. The
+     * dispatcher does not close them.
+     */
+    public Builder transports(TransportRegistry registry) {
+      this.registry = Optional.of(Objects.requireNonNull(registry, "registry"));
       return this;
     }
 

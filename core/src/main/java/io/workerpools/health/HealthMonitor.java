@@ -12,6 +12,7 @@ import io.workerpools.model.WorkerId;
 import io.workerpools.store.InfrastructureStore;
 import io.workerpools.store.StoreEvent;
 import io.workerpools.time.TimeSource;
+import io.workerpools.transport.TransportRegistry;
 import io.workerpools.transport.WorkerTransport;
 import java.time.Duration;
 import java.time.Instant;
@@ -77,7 +78,7 @@ import org.slf4j.LoggerFactory;
  *   monitor.addListener(new HealthListener() {
  *     public void onStatusChanged(HealthStatusChange c) { alerts.offer(c); }
  *   });
- *   // dispatcher: on a WORKER_LOST result, monitor.workerLost(workerId)
+ *   // dispatcher: .listener(DispatchListener.recheckLostWorkers(monitor))
  * }
  * }</pre>
  */
@@ -88,7 +89,7 @@ public final class HealthMonitor implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(HealthMonitor.class);
 
   private final InfrastructureStore store;
-  private final List<WorkerTransport> transports;
+  private final TransportRegistry transports;
   private final HealthPolicyResolver policies;
   private final TimeSource time;
   private final HealthScheduler scheduler;
@@ -122,7 +123,7 @@ public final class HealthMonitor implements AutoCloseable {
 
   private HealthMonitor(Builder b) {
     this.store = b.store;
-    this.transports = List.copyOf(b.transports);
+    this.transports = b.transports;
     this.policies = b.policies;
     this.time = b.time;
     this.maxInFlight = b.maxInFlight;
@@ -151,6 +152,15 @@ public final class HealthMonitor implements AutoCloseable {
    */
   public static Builder builder(
       InfrastructureStore store, List<? extends WorkerTransport> transports) {
+    return new Builder(store, transports);
+  }
+
+  /**
+   * A builder for a monitor of {@code store}'s workers, reaching each through the transport the
+   * registry gives for its endpoint (the same registry as the dispatcher's, in {@link
+   * io.workerpools.WorkerPools}).
+   */
+  public static Builder builder(InfrastructureStore store, TransportRegistry transports) {
     return new Builder(store, transports);
   }
 
@@ -278,26 +288,6 @@ public final class HealthMonitor implements AutoCloseable {
               return out;
             })
         .minimalCompletionStage();
-  }
-
-  /**
-   * A listener for {@link io.workerpools.dispatch.StepDispatcher.Builder#listener} that calls
-   * {@link #workerLost} whenever a step loses its worker, so a worker seen failing is re-checked at
-   * once instead of at its next scheduled check. The built-in worker is not in the store and is
-   * skipped.
-   */
-  public io.workerpools.dispatch.DispatchListener recheckLostWorkers() {
-    return new io.workerpools.dispatch.DispatchListener() {
-      @Override
-      public void onWorkerLost(
-          io.workerpools.dispatch.Step step,
-          io.workerpools.model.Worker worker,
-          io.workerpools.dispatch.StepResult result) {
-        if (!worker.isBuiltIn()) {
-          workerLost(worker.id());
-        }
-      }
-    };
   }
 
   /**
@@ -674,15 +664,6 @@ public final class HealthMonitor implements AutoCloseable {
     return HealthPolicy.defaults();
   }
 
-  private WorkerTransport transportFor(Worker w) {
-    for (WorkerTransport t : transports) {
-      if (t.supports(w.endpoint())) {
-        return t;
-      }
-    }
-    return null;
-  }
-
   /** Starts one check through the transport. Never under lock. */
   private void begin(Attempt a) {
     Worker w = a.worker;
@@ -699,7 +680,7 @@ public final class HealthMonitor implements AutoCloseable {
       finish(a, null, "could not schedule the check's timeout: " + e, false);
       return;
     }
-    WorkerTransport t = transportFor(w);
+    WorkerTransport t = transports.forEndpoint(w.endpoint()).orElse(null);
     if (t == null) {
       finish(
           a,
@@ -1016,7 +997,7 @@ public final class HealthMonitor implements AutoCloseable {
    */
   public static final class Builder {
     private final InfrastructureStore store;
-    private final List<WorkerTransport> transports;
+    private final TransportRegistry transports;
     private HealthPolicyResolver policies = HealthPolicyResolver.fixed(HealthPolicy.defaults());
     private TimeSource time = TimeSource.system();
     private HealthScheduler scheduler;
@@ -1025,13 +1006,12 @@ public final class HealthMonitor implements AutoCloseable {
 
     private Builder(InfrastructureStore store, List<? extends WorkerTransport> transports) {
       this.store = Objects.requireNonNull(store, "store");
-      Objects.requireNonNull(transports, "transports");
-      this.transports = new ArrayList<>(transports);
-      for (int i = 0; i < this.transports.size(); i++) {
-        if (this.transports.get(i) == null) {
-          throw new ConfigurationException("transports[" + i + "]", "must not be null");
-        }
-      }
+      this.transports = TransportRegistry.of(transports);
+    }
+
+    private Builder(InfrastructureStore store, TransportRegistry transports) {
+      this.store = Objects.requireNonNull(store, "store");
+      this.transports = Objects.requireNonNull(transports, "transports");
     }
 
     /** The same policy for every worker. */

@@ -439,8 +439,10 @@ class HealthMonitorTest {
             java.time.Duration.ZERO,
             "connection reset",
             java.util.Optional.empty());
-    monitor.recheckLostWorkers().onWorkerLost(step, w, lost);
-    monitor.recheckLostWorkers().onWorkerLost(step, Worker.BUILT_IN, lost); // not in the store
+    io.workerpools.dispatch.DispatchListener.recheckLostWorkers(monitor)
+        .onWorkerLost(step, w, lost);
+    io.workerpools.dispatch.DispatchListener.recheckLostWorkers(monitor)
+        .onWorkerLost(step, Worker.BUILT_IN, lost); // not in the store
     scheduler.runDue();
     assertThat(transport.callsFor(w.id())).isEqualTo(2);
     assertThat(status(w)).isEqualTo(HealthStatus.UNAVAILABLE);

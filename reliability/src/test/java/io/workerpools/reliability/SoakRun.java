@@ -529,7 +529,7 @@ final class SoakRun {
 
   private Node newNode(String id, Duration ttl) {
     WorkerResolver resolver = WorkerResolver.builder(store).nodeId(id).leaseTtl(ttl).build();
-    DispatchListener recheck = health.recheckLostWorkers();
+    DispatchListener recheck = DispatchListener.recheckLostWorkers(health);
     DispatchListener both =
         new DispatchListener() {
           @Override
