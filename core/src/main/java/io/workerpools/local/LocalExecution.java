@@ -1,9 +1,9 @@
 package io.workerpools.local;
 
 import io.workerpools.local.internal.Launcher;
-import io.workerpools.local.internal.LineSplitter;
 import io.workerpools.model.ScriptSyntax;
 import io.workerpools.model.Worker;
+import io.workerpools.transport.LineSplitter;
 import io.workerpools.transport.LogLine;
 import io.workerpools.transport.LogSink;
 import io.workerpools.transport.ScriptExecution;
@@ -377,14 +377,13 @@ final class LocalExecution implements ScriptExecution {
     }
   }
 
-  /** Lines of one stream, long ones cut but never through a sensitive value. */
+  /** Lines of one stream, masked; long ones cut but never through a sensitive value. */
   private LineSplitter splitter(LogLine.Source source) {
-    return new LineSplitter(
-        transport.maxLineBytes(), request.sensitiveValues(), text -> deliver(source, text));
+    return LineSplitter.masking(
+        transport.maxLineBytes(), masker, masked -> deliver(source, masked));
   }
 
-  private void deliver(LogLine.Source source, String text) {
-    String masked = masker.mask(text);
+  private void deliver(LogLine.Source source, String masked) {
     synchronized (sinkLock) {
       try {
         sink.onLine(new LogLine(transport.time().now(), source, masked));

@@ -12,17 +12,15 @@ import io.workerpools.model.ScriptSyntax;
 import io.workerpools.model.Worker;
 import io.workerpools.time.TimeSource;
 import io.workerpools.transport.HealthCheckRequest;
-import io.workerpools.transport.LogLine;
+import io.workerpools.transport.HealthScriptVerdict;
 import io.workerpools.transport.LogSink;
 import io.workerpools.transport.ScriptExecution;
 import io.workerpools.transport.ScriptRequest;
-import io.workerpools.transport.ScriptResult;
 import io.workerpools.transport.WorkerTransport;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -293,55 +291,11 @@ public final class LocalProcessTransport implements WorkerTransport {
               .timeout(request.timeout())
               .build();
     }
-    List<String> stderr = new ArrayList<>();
-    HealthStatus diskStatus = status;
-    String diskMessage = message;
-    LogSink collect =
-        line -> {
-          if (line.source() == LogLine.Source.STDERR) {
-            synchronized (stderr) {
-              if (stderr.size() < 20) {
-                stderr.add(line.text());
-              }
-            }
-          }
-        };
-    return start(worker, script, collect)
+    HealthReport connectivity = new HealthReport(status, time.now(), elapsed(t0), message, details);
+    HealthScriptVerdict verdict = new HealthScriptVerdict();
+    return start(worker, script, verdict)
         .result()
-        .thenApply(
-            r -> {
-              HealthStatus s;
-              String m;
-              String err;
-              synchronized (stderr) {
-                err = String.join("; ", stderr);
-              }
-              if (r.outcome() != ScriptResult.Outcome.EXITED) {
-                s = HealthStatus.UNHEALTHY;
-                m = "health script " + r.outcome() + ": " + r.message();
-              } else if (r.exitCode().getAsInt() == 0) {
-                boolean warn = !err.isEmpty() || diskStatus == HealthStatus.HAS_WARNINGS;
-                s = warn ? HealthStatus.HAS_WARNINGS : HealthStatus.HEALTHY;
-                m = join(diskMessage, err);
-              } else if (r.exitCode().getAsInt() == HealthCheckRequest.WARNING_EXIT_CODE) {
-                s = HealthStatus.HAS_WARNINGS;
-                m = join(diskMessage, err.isEmpty() ? "health script reported warnings" : err);
-              } else {
-                s = HealthStatus.UNHEALTHY;
-                m =
-                    "health script exited with "
-                        + r.exitCode().getAsInt()
-                        + (err.isEmpty() ? "" : ": " + err);
-              }
-              return new HealthReport(s, time.now(), elapsed(t0), m, details);
-            });
-  }
-
-  private static String join(String a, String b) {
-    if (a.isEmpty()) {
-      return b;
-    }
-    return b.isEmpty() ? a : a + "; " + b;
+        .thenApply(r -> verdict.report(r, connectivity, time.now(), elapsed(t0)));
   }
 
   private Duration elapsed(long t0) {
