@@ -105,9 +105,9 @@ class WorkerPoolsTest {
       assertThat(r.worker()).contains(w.id());
       assertThat(r.status()).isEqualTo(StepResult.Status.SUCCEEDED);
       Await.until(
-          () -> changes.stream().anyMatch(c -> c.worker().equals(w.id())),
+          "the health listener to hear local-1's first status",
           PATIENCE,
-          "the health listener to hear local-1's first status");
+          () -> changes.stream().anyMatch(c -> c.worker().equals(w.id())));
     }
   }
 
@@ -152,9 +152,9 @@ class WorkerPoolsTest {
             Step.builder("long", ScriptRequest.bash("echo \"pid=$$\"\nsleep 300")).build(),
             lines::add);
     Await.until(
-        () -> lines.stream().anyMatch(l -> l.line().text().startsWith("pid=")),
+        "the step to print its pid",
         PATIENCE,
-        "the step to print its pid");
+        () -> lines.stream().anyMatch(l -> l.line().text().startsWith("pid=")));
     long pid =
         Long.parseLong(
             lines.stream()
@@ -169,9 +169,9 @@ class WorkerPoolsTest {
     StepResult r = run.result().toCompletableFuture().get(30, TimeUnit.SECONDS);
     assertThat(r.status()).isEqualTo(StepResult.Status.CANCELLED);
     Await.until(
-        () -> ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true),
+        "the step's process to be killed",
         PATIENCE,
-        "the step's process to be killed");
+        () -> ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true));
     assertThat(owned.closes).hasValue(1);
     assertThat(owned.activeStepsWhenClosed).as("steps still running when closed").isZero();
     assertThat(shared.closes).as("a shared transport stays open").hasValue(0);

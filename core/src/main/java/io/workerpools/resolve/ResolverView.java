@@ -85,7 +85,7 @@ final class ResolverView {
     SelectionIndex.Node[] nodes = new SelectionIndex.Node[0];
     // Copies of what eligibility reads, kept here so the hot path touches one object per worker.
     private boolean enabled;
-    private boolean healthy;
+    private HealthStatus status;
     private int cap;
 
     WorkerState(WorkerId id) {
@@ -100,15 +100,32 @@ final class ResolverView {
 
     void setHealth(HealthReport h) {
       health = h;
-      healthy = h != null && h.status().isEligible();
+      status = h == null ? null : h.status();
     }
 
+    /**
+     * Rule 2 for any syntax the worker runs (the index holds a node per syntax it runs, so syntax
+     * is settled by where the node sits).
+     */
     boolean eligible() {
-      return enabled && healthy && !draining && leases < cap;
+      return Rules.passOver(enabled, draining, true, status, leases, cap) == null;
+    }
+
+    /** Rule 2 for one syntax. */
+    boolean eligibleFor(ScriptSyntax syntax) {
+      return config != null
+          && Rules.passOver(enabled, draining, config.canRun(syntax), status, leases, cap) == null;
     }
   }
 
-  /** The members of one pool and its per-syntax indexes. */
+  /**
+   * The members of one pool and its per-syntax indexes.
+   *
+   * <p>Invariant (rule 1 reads {@code members.isEmpty()}, so it must hold, and {@link
+   * #inconsistencies} checks it): {@code members} is exactly the configured workers that name this
+   * pool, eligible or not; {@code bySyntax[x]} holds exactly the members that {@link
+   * Rules#passOver} lets take a step of syntax {@code x}.
+   */
   static final class PoolIndex {
     final Map<WorkerId, WorkerState> members = new LinkedHashMap<>();
     final SelectionIndex[] bySyntax = new SelectionIndex[SYNTAXES.length];
@@ -350,25 +367,9 @@ final class ResolverView {
     return s == null ? null : s.config;
   }
 
-  /** The pool a step resolves to. */
+  /** The pool a step resolves to ({@link Rules#poolOf}). */
   PoolId poolOf(StepRequirements req) {
-    if (req.pool().isPresent()) {
-      return req.pool().get();
-    }
-    if (req.targetDefaultPool().isPresent()) {
-      return req.targetDefaultPool().get();
-    }
-    return defaultPool;
-  }
-
-  static String choiceOf(StepRequirements req) {
-    if (req.pool().isPresent()) {
-      return "named by the step";
-    }
-    if (req.targetDefaultPool().isPresent()) {
-      return "the default pool of the step's target";
-    }
-    return "the default pool, as the step names none";
+    return Rules.poolOf(req, defaultPool);
   }
 
   /**
@@ -380,11 +381,15 @@ final class ResolverView {
     lastSelected = null;
     PoolId pool = poolOf(req);
     PoolIndex pi = indexes.get(pool);
-    if (pi == null || !pi.exists) {
-      return null;
-    }
-    if (pi.members.isEmpty()) {
-      return pool.equals(defaultPool) && builtInEnabled ? Worker.BUILT_IN : null;
+    boolean exists = pi != null && pi.exists;
+    switch (Rules.rule1(
+        exists, pool.equals(defaultPool), exists && !pi.members.isEmpty(), builtInEnabled)) {
+      case CHOOSE_A_WORKER:
+        break;
+      case BUILT_IN_WORKER:
+        return Worker.BUILT_IN;
+      default:
+        return null;
     }
     SelectionIndex index = pi.bySyntax[req.syntax().ordinal()];
     if (index.size() == 0) {
@@ -430,7 +435,7 @@ final class ResolverView {
       PoolIndex pi, StepRequirements req, SelectionStrategy strategy, SelectionIndex index) {
     List<SelectionStrategy.Candidate> eligible = new ArrayList<>();
     for (WorkerState s : pi.members.values()) {
-      if (s.eligible() && s.config.canRun(req.syntax())) {
+      if (s.eligibleFor(req.syntax())) {
         eligible.add(new SelectionStrategy.Candidate(s.config, s.leases));
       }
     }
@@ -454,7 +459,7 @@ final class ResolverView {
   Resolution resolve(StepRequirements req, SelectionStrategy strategy) {
     Worker w = select(req, strategy, false);
     if (w != null) {
-      return new Resolution.Resolved(w, poolOf(req), choiceOf(req));
+      return new Resolution.Resolved(w, poolOf(req), Rules.poolChoice(req));
     }
     return explain(req);
   }
@@ -462,22 +467,22 @@ final class ResolverView {
   /** Why the step is blocked now: the slow path, which scans the pool's members. */
   Resolution.Blocked explain(StepRequirements req) {
     PoolId pool = poolOf(req);
-    String choice = choiceOf(req);
-    if (!pools.containsKey(pool)) {
-      return new Resolution.Blocked(pool, choice, Resolution.Kind.UNKNOWN_POOL, List.of(), false);
-    }
+    String choice = Rules.poolChoice(req);
     PoolIndex pi = indexes.get(pool);
-    if (pi == null || pi.members.isEmpty()) {
-      if (pool.equals(defaultPool)) {
-        return new Resolution.Blocked(
-            pool, choice, Resolution.Kind.BUILT_IN_WORKER_DISABLED, List.of(), false);
-      }
-      return new Resolution.Blocked(pool, choice, Resolution.Kind.EMPTY_POOL, List.of(), false);
+    boolean hasWorkers = pi != null && !pi.members.isEmpty();
+    Rules.PoolVerdict verdict =
+        Rules.rule1(pools.containsKey(pool), pool.equals(defaultPool), hasWorkers, builtInEnabled);
+    if (verdict == Rules.PoolVerdict.BUILT_IN_WORKER) {
+      // Only after the store refused the built-in worker on every attempt (a view behind it).
+      verdict = Rules.PoolVerdict.BUILT_IN_WORKER_DISABLED;
+    }
+    if (verdict != Rules.PoolVerdict.CHOOSE_A_WORKER) {
+      return new Resolution.Blocked(pool, choice, verdict.blockedKind(), List.of(), false);
     }
     List<PassedOver> passed = new ArrayList<>();
     boolean waiting = false;
     for (WorkerState s : pi.members.values()) {
-      PassedOver p = passOver(s, req);
+      PassedOver p = Rules.explain(s.config, s.draining, s.health, s.leases, req);
       if (p == null) {
         // Eligible after all: the view changed between select and explain (cannot happen under the
         // lock), or a custom strategy is in use. Report nothing for it.
@@ -490,38 +495,71 @@ final class ResolverView {
         pool, choice, Resolution.Kind.NO_ELIGIBLE_WORKER, passed, waiting);
   }
 
-  private static PassedOver passOver(WorkerState s, StepRequirements req) {
-    Worker w = s.config;
-    if (!w.enabled()) {
-      return new PassedOver(w.id(), w.name(), PassedOver.Reason.DISABLED, "disabled");
+  // ---- checking ----
+
+  /**
+   * Where this view disagrees with the store (empty when it agrees): pool members, index contents
+   * by {@link Rules#passOver}, and lease counts. For tests; a scan of everything.
+   */
+  List<String> inconsistencies(InfrastructureStore store) {
+    List<String> out = new ArrayList<>();
+    Infrastructure infra = store.infrastructure();
+    Map<WorkerId, HealthReport> health = store.health();
+    java.util.Set<WorkerId> drainingNow = store.draining();
+    Map<WorkerId, Integer> counts = new HashMap<>();
+    for (LeaseRecord r : store.leases()) {
+      counts.merge(r.worker(), 1, Integer::sum);
     }
-    if (s.draining) {
-      return new PassedOver(
-          w.id(), w.name(), PassedOver.Reason.DRAINING, "draining: takes no new steps");
+    if (!defaultPool.equals(infra.defaultPool())) {
+      out.add("default pool " + defaultPool + ", store says " + infra.defaultPool());
     }
-    if (!w.canRun(req.syntax())) {
-      return new PassedOver(
-          w.id(),
-          w.name(),
-          PassedOver.Reason.WRONG_SYNTAX,
-          "runs " + w.syntaxes() + ", the step needs " + req.syntax());
+    if (builtInEnabled != infra.builtInWorkerEnabled()) {
+      out.add("built-in worker enabled " + builtInEnabled);
     }
-    HealthReport h = s.health;
-    HealthStatus st = h == null ? HealthStatus.UNKNOWN : h.status();
-    if (!st.isEligible()) {
-      String detail =
-          h == null
-              ? "UNKNOWN: not health-checked yet"
-              : st + " since " + h.checkedAt() + (h.message().isEmpty() ? "" : ": " + h.message());
-      return new PassedOver(w.id(), w.name(), PassedOver.Reason.UNHEALTHY, detail);
+    for (PoolId p : infra.pools().keySet()) {
+      PoolIndex pi = indexes.get(p);
+      java.util.Set<WorkerId> configured = new java.util.HashSet<>();
+      for (Worker w : infra.workersIn(p)) {
+        configured.add(w.id());
+      }
+      java.util.Set<WorkerId> members =
+          pi == null ? java.util.Set.of() : new java.util.HashSet<>(pi.members.keySet());
+      if (!members.equals(configured)) {
+        out.add("pool " + p + " members " + members + ", configured " + configured);
+      }
+      for (ScriptSyntax x : SYNTAXES) {
+        java.util.Set<WorkerId> want = new java.util.HashSet<>();
+        for (Worker w : infra.workersIn(p)) {
+          HealthReport h = health.get(w.id());
+          if (Rules.passOver(
+                  w.enabled(),
+                  drainingNow.contains(w.id()),
+                  w.canRun(x),
+                  h == null ? null : h.status(),
+                  counts.getOrDefault(w.id(), 0),
+                  w.capOrMax())
+              == null) {
+            want.add(w.id());
+          }
+        }
+        java.util.Set<WorkerId> have =
+            pi == null ? java.util.Set.of() : pi.bySyntax[x.ordinal()].workers();
+        if (!have.equals(want)) {
+          out.add("index " + p + "/" + x + " holds " + have + ", Rules allow " + want);
+        }
+      }
     }
-    if (s.leases >= w.capOrMax()) {
-      return new PassedOver(
-          w.id(),
-          w.name(),
-          PassedOver.Reason.AT_CAP,
-          s.leases + " of " + w.capOrMax() + " leases held");
+    for (WorkerId w : counts.keySet()) {
+      if (!workers.containsKey(w)) {
+        out.add("worker " + w + " holds leases the view does not count");
+      }
     }
-    return null;
+    for (WorkerState s : workers.values()) {
+      int n = counts.getOrDefault(s.id, 0);
+      if (s.leases != n) {
+        out.add("worker " + s.id + " counted " + s.leases + " leases, store holds " + n);
+      }
+    }
+    return out;
   }
 }

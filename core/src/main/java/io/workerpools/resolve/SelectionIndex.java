@@ -106,4 +106,15 @@ final class SelectionIndex {
       remove(n);
     }
   }
+
+  /** The workers linked in this index, for consistency checks (a scan; allocates). */
+  java.util.Set<io.workerpools.model.WorkerId> workers() {
+    java.util.Set<io.workerpools.model.WorkerId> out = new java.util.HashSet<>();
+    for (Node head : heads) {
+      for (Node n = head; n != null; n = n.next) {
+        out.add(n.worker.id);
+      }
+    }
+    return out;
+  }
 }

@@ -378,6 +378,16 @@ public final class WorkerResolver implements AutoCloseable {
     }
   }
 
+  /** Where this resolver's view disagrees with the store now (empty if it agrees); for tests. */
+  List<String> viewInconsistencies() {
+    lockView();
+    try {
+      return view.inconsistencies(store);
+    } finally {
+      unlock();
+    }
+  }
+
   // ---- draining ----
 
   /**

@@ -7,6 +7,7 @@ import io.workerpools.model.PoolId;
 import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import io.workerpools.model.WorkerPool;
+import io.workerpools.resolve.Rules;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -207,7 +208,9 @@ public final class InMemoryInfrastructureStore implements InfrastructureStore {
         }
       } else {
         Worker w = infra.workers().get(claim.worker());
-        if (w == null || !w.enabled() || draining.contains(w.id()) || held >= w.capOrMax()) {
+        if (w == null
+            || Rules.refuseGrant(w.enabled(), draining.contains(w.id()), held, w.capOrMax())
+                != null) {
           return Optional.empty();
         }
       }
@@ -220,15 +223,15 @@ public final class InMemoryInfrastructureStore implements InfrastructureStore {
 
   /** Whether rule 1 holds now for this claim's pool. Call with the lock held. */
   private boolean builtInLeasable(LeaseRecord claim) {
-    if (!infra.builtInWorkerEnabled() || !claim.pool().equals(infra.defaultPool())) {
-      return false;
-    }
+    boolean poolHasWorkers = false;
     for (Worker w : infra.workers().values()) {
       if (w.pools().contains(claim.pool())) {
-        return false;
+        poolHasWorkers = true;
+        break;
       }
     }
-    return true;
+    return Rules.builtInGrantable(
+        claim.pool(), infra.defaultPool(), poolHasWorkers, infra.builtInWorkerEnabled());
   }
 
   @Override

@@ -95,9 +95,9 @@ class StepDispatcherTest {
     String value(String key) {
       String prefix = key + "=";
       Await.until(
-          () -> texts(LogLine.Source.STDOUT).stream().anyMatch(t -> t.startsWith(prefix)),
+          "a line " + prefix + "...",
           PATIENCE,
-          "a line " + prefix + "...");
+          () -> texts(LogLine.Source.STDOUT).stream().anyMatch(t -> t.startsWith(prefix)));
       return texts(LogLine.Source.STDOUT).stream()
           .filter(t -> t.startsWith(prefix))
           .findFirst()
@@ -193,7 +193,7 @@ class StepDispatcherTest {
 
     assertThat(r.status()).isEqualTo(StepResult.Status.CANCELLED);
     assertThat(r.exitCode()).isEmpty();
-    Await.until(() -> gone(grandchild), PATIENCE, "grandchild " + grandchild + " gone");
+    Await.until("grandchild " + grandchild + " gone", PATIENCE, () -> gone(grandchild));
     assertNoLeases();
   }
 
@@ -213,7 +213,7 @@ class StepDispatcherTest {
     StepResult r = await(run);
     assertThat(r.status()).isEqualTo(StepResult.Status.TIMED_OUT);
     assertThat(r.message()).contains("timeout");
-    Await.until(() -> gone(child), PATIENCE, "child " + child + " gone");
+    Await.until("child " + child + " gone", PATIENCE, () -> gone(child));
     assertNoLeases();
   }
 
@@ -299,7 +299,7 @@ class StepDispatcherTest {
                 .waitForWorker(PATIENCE)
                 .build(),
             StepLogSink.discard());
-    Await.until(() -> resolver.waiting() == 1, PATIENCE, "the second step to wait for the worker");
+    Await.until("the second step to wait for the worker", PATIENCE, () -> resolver.waiting() == 1);
     assertThat(b.result().toCompletableFuture()).isNotDone();
 
     a.cancel();
@@ -331,7 +331,7 @@ class StepDispatcherTest {
                 .waitForWorker(PATIENCE)
                 .build(),
             StepLogSink.discard());
-    Await.until(() -> resolver.waiting() == 1, PATIENCE, "the second step to wait");
+    Await.until("the second step to wait", PATIENCE, () -> resolver.waiting() == 1);
 
     b.cancel();
     StepResult second = await(b);
@@ -391,7 +391,7 @@ class StepDispatcherTest {
                 lines));
       }
       assertThat(d.inFlight("deploy")).isEqualTo(3);
-      Await.until(() -> most.get() == 3, PATIENCE, "three invocations running at once");
+      Await.until("three invocations running at once", PATIENCE, () -> most.get() == 3);
       for (int i = 0; i < 8; i++) {
         sinks.get(i).value("up"); // it runs (its turn came): let it end
         open(gate.get(i));
@@ -425,7 +425,7 @@ class StepDispatcherTest {
                   .build(),
               lines));
     }
-    Await.until(() -> dispatcher.activeCount() == 0, PATIENCE, "all " + n + " steps to end");
+    Await.until("all " + n + " steps to end", PATIENCE, () -> dispatcher.activeCount() == 0);
     for (int i = 0; i < n; i++) {
       StepResult r = await(runs.get(i));
       assertThat(r.exitCode()).as("step %d: %s", i, r).hasValue(i % 3);

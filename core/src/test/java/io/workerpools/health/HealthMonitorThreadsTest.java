@@ -8,6 +8,7 @@ import io.workerpools.model.HealthStatus;
 import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import io.workerpools.store.InMemoryInfrastructureStore;
+import io.workerpools.testing.Await;
 import io.workerpools.transport.HealthCheckRequest;
 import io.workerpools.transport.LogSink;
 import io.workerpools.transport.ScriptExecution;

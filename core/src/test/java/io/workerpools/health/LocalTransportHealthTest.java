@@ -10,6 +10,7 @@ import io.workerpools.model.ScriptSyntax;
 import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import io.workerpools.store.InMemoryInfrastructureStore;
+import io.workerpools.testing.Await;
 import io.workerpools.transport.ScriptRequest;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -178,16 +178,16 @@ class LocalLauncherTest {
                 .argument(go.toString())
                 .build(),
             sink);
-    Await.until(() -> sink.stdout().contains("up"), PATIENCE, "the script to start");
+    Await.until("the script to start", PATIENCE, () -> sink.stdout().contains("up"));
     List<Long> killed = transport.launcherPids();
     assertThat(killed).isNotEmpty();
     for (long pid : killed) {
       ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
     }
     Await.until(
-        () -> killed.stream().allMatch(pid -> ProcessHandle.of(pid).isEmpty()),
+        "the launchers to die",
         PATIENCE,
-        "the launchers to die");
+        () -> killed.stream().allMatch(pid -> ProcessHandle.of(pid).isEmpty()));
     Files.writeString(go, "");
 
     ScriptResult r = await(running);
@@ -223,9 +223,9 @@ class LocalLauncherTest {
     assertThat(lines).as("ran exactly once").hasSize(1);
     long pid = Long.parseLong(lines.get(0));
     Await.until(
-        () -> ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true),
+        "the orphaned script (pid " + pid + ") to be killed",
         PATIENCE,
-        "the orphaned script (pid " + pid + ") to be killed");
+        () -> ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true));
   }
 
   @Test

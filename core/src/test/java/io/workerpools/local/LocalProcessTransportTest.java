@@ -151,7 +151,7 @@ class LocalProcessTransportTest {
     assertThat(r.result().outcome()).isEqualTo(ScriptResult.Outcome.EXITED);
     assertThat(r.result().exitCode()).hasValue(5);
     long child = Long.parseLong(r.sink().stdout().get(0).substring("child=".length()));
-    Await.until(() -> gone(child), PATIENCE, "the leftover background job " + child + " to die");
+    Await.until("the leftover background job " + child + " to die", PATIENCE, () -> gone(child));
   }
 
   @Test

@@ -50,9 +50,9 @@ class ProcessTreeTest {
         assertThat(gone(ids[1])).isFalse();
         tree.killGroup(ids[0]);
         Await.until(
-            () -> gone(ids[0]) && gone(ids[1]),
+            "group " + ids[0] + " gone",
             Duration.ofSeconds(10),
-            "group " + ids[0] + " gone");
+            () -> gone(ids[0]) && gone(ids[1]));
       }
     }
   }
@@ -64,7 +64,7 @@ class ProcessTreeTest {
       long[] ids = leaderAndOrphan();
       tree.killGroup(ids[0]);
       Await.until(
-          () -> gone(ids[0]) && gone(ids[1]), Duration.ofSeconds(10), "group " + ids[0] + " gone");
+          "group " + ids[0] + " gone", Duration.ofSeconds(10), () -> gone(ids[0]) && gone(ids[1]));
     }
   }
 }

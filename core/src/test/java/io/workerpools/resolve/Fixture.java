@@ -8,6 +8,7 @@ import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import io.workerpools.model.WorkerPool;
 import io.workerpools.store.InMemoryInfrastructureStore;
+import io.workerpools.testing.Await;
 import io.workerpools.time.ManualTimeSource;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -73,14 +74,7 @@ final class Fixture implements AutoCloseable {
 
   /** Bounded wait on a condition; no sleeping. */
   static void awaitUntil(String what, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for " + what);
-      }
-      Thread.onSpinWait();
-      Thread.yield();
-    }
+    Await.until(what, condition);
   }
 
   @Override

@@ -37,6 +37,7 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.Tuple;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.Size;
+import net.jqwik.api.statistics.Statistics;
 
 /**
  * Random infrastructures and random sequences of changes and leases, run against the real resolver
@@ -56,7 +57,9 @@ class ResolverProperties {
 
   sealed interface Op {}
 
-  record AddWorker(int w, Set<Integer> pools, int syntaxes, int cap, boolean enabled)
+  /** health: the report recorded right after adding it (null: none, so it is never checked). */
+  record AddWorker(
+      int w, Set<Integer> pools, int syntaxes, int cap, boolean enabled, HealthStatus health)
       implements Op {}
 
   record RemoveWorker(int w) implements Op {}
@@ -91,7 +94,13 @@ class ResolverProperties {
                 pools,
                 Arbitraries.integers().between(0, SYNTAX_SETS.size() - 1),
                 Arbitraries.integers().between(0, 3),
-                Arbitraries.of(true, true, true, false))
+                Arbitraries.of(true, true, true, false),
+                Arbitraries.of(
+                        HealthStatus.HEALTHY,
+                        HealthStatus.HEALTHY,
+                        HealthStatus.HAS_WARNINGS,
+                        HealthStatus.UNHEALTHY)
+                    .injectNull(0.2))
             .as(AddWorker::new);
     Arbitrary<Op> remove = w.map(RemoveWorker::new);
     Arbitrary<Op> move = Combinators.combine(w, pools).as(MoveWorker::new);
@@ -126,7 +135,7 @@ class ResolverProperties {
         Combinators.combine(
                 Arbitraries.integers().between(0, 30), Arbitraries.of(false, false, true))
             .as(Release::new);
-    Arbitrary<Op> advance = Arbitraries.integers().between(1, 8).map(Advance::new);
+    Arbitrary<Op> advance = Arbitraries.integers().between(1, 12).map(Advance::new);
     return Arbitraries.frequencyOf(
             Tuple.of(4, add),
             Tuple.of(1, remove),
@@ -135,12 +144,12 @@ class ResolverProperties {
             Tuple.of(1, enable),
             Tuple.of(1, drain),
             Tuple.of(1, moveDefault),
-            Tuple.of(1, builtIn),
+            Tuple.of(2, builtIn),
             Tuple.of(8, acquire),
             Tuple.of(4, release),
-            Tuple.of(1, advance))
+            Tuple.of(2, advance))
         .list()
-        .ofMinSize(1)
+        .ofMinSize(20)
         .ofMaxSize(60);
   }
 
@@ -169,6 +178,7 @@ class ResolverProperties {
     final List<Observation> observations = new ArrayList<>();
     final Map<String, AtomicInteger> acquired = new ConcurrentHashMap<>();
     final Map<String, AtomicInteger> ended = new ConcurrentHashMap<>();
+    final AtomicInteger expired = new AtomicInteger();
 
     /** The reference model's affinity: key to worker, per node. */
     final List<Map<String, WorkerId>> affinity = List.of(new HashMap<>(), new HashMap<>());
@@ -191,6 +201,9 @@ class ResolverProperties {
                       .computeIfAbsent(a.lease().leaseId(), k -> new AtomicInteger())
                       .incrementAndGet();
                 } else if (e instanceof StoreEvent.LeaseEnded x) {
+                  if (x.expired()) {
+                    expired.incrementAndGet();
+                  }
                   ended
                       .computeIfAbsent(x.lease().leaseId(), k -> new AtomicInteger())
                       .incrementAndGet();
@@ -217,7 +230,23 @@ class ResolverProperties {
       return out;
     }
 
+    /** Where a node's view disagreed with the store after an operation (checked when asked). */
+    final List<String> inconsistent = new ArrayList<>();
+
+    boolean checkViews;
+
     void apply(Op op) {
+      applyOp(op);
+      if (checkViews) {
+        for (WorkerResolver r : nodes) {
+          for (String d : r.viewInconsistencies()) {
+            inconsistent.add(r.nodeId() + " after " + op + ": " + d);
+          }
+        }
+      }
+    }
+
+    private void applyOp(Op op) {
       Infrastructure infra = store.infrastructure();
       if (op instanceof AddWorker a) {
         Worker.Builder b =
@@ -230,6 +259,10 @@ class ResolverProperties {
           b.maxConcurrentSteps(a.cap());
         }
         store.putWorker(b.build());
+        if (a.health() != null) {
+          store.recordHealth(
+              wid(a.w()), HealthReport.of(a.health(), time.now(), Duration.ZERO, "added"));
+        }
       } else if (op instanceof RemoveWorker r) {
         store.removeWorker(wid(r.w()));
       } else if (op instanceof MoveWorker m) {
@@ -288,21 +321,21 @@ class ResolverProperties {
       for (LeaseRecord r : store.leases()) {
         counts.merge(r.worker(), 1, Integer::sum);
       }
-      PoolId pool = req.pool().orElse(req.targetDefaultPool().orElse(infra.defaultPool()));
-      // The reference model: a plain scan of the store's state.
+      // The reference model: Rules, applied by a plain scan of the store's state.
+      PoolId pool = Rules.poolOf(req, infra.defaultPool());
       Set<WorkerId> expected = new HashSet<>();
       Resolution.Kind block = null;
       List<Worker> members = infra.workersIn(pool);
-      if (members.isEmpty()) {
-        if (pool.equals(infra.defaultPool())) {
-          if (infra.builtInWorkerEnabled()) {
-            expected.add(Worker.BUILT_IN_ID);
-          } else {
-            block = Resolution.Kind.BUILT_IN_WORKER_DISABLED;
-          }
-        } else {
-          block = Resolution.Kind.EMPTY_POOL;
-        }
+      Rules.PoolVerdict verdict =
+          Rules.rule1(
+              infra.pools().containsKey(pool),
+              pool.equals(infra.defaultPool()),
+              !members.isEmpty(),
+              infra.builtInWorkerEnabled());
+      if (verdict == Rules.PoolVerdict.BUILT_IN_WORKER) {
+        expected.add(Worker.BUILT_IN_ID);
+      } else if (verdict != Rules.PoolVerdict.CHOOSE_A_WORKER) {
+        block = verdict.blockedKind();
       } else {
         List<Worker> eligible = new ArrayList<>();
         for (Worker w : members) {
@@ -356,12 +389,14 @@ class ResolverProperties {
         Set<WorkerId> draining,
         Map<WorkerId, Integer> counts) {
       HealthReport h = health.get(w.id());
-      return w.enabled()
-          && !draining.contains(w.id())
-          && w.canRun(syntax)
-          && h != null
-          && h.status().isEligible()
-          && counts.getOrDefault(w.id(), 0) < w.capOrMax();
+      return Rules.passOver(
+              w.enabled(),
+              draining.contains(w.id()),
+              w.canRun(syntax),
+              h == null ? null : h.status(),
+              counts.getOrDefault(w.id(), 0),
+              w.capOrMax())
+          == null;
     }
 
     Run play(List<Op> ops) {
@@ -386,7 +421,14 @@ class ResolverProperties {
   void aNonEmptyDefaultPoolNeverYieldsTheBuiltInWorker(@ForAll("operations") List<Op> ops)
       throws Exception {
     try (Run run = new Run().play(ops)) {
+      boolean nonEmptyDefaultLeased = false;
+      boolean builtInChosen = false;
       for (Observation o : run.observations) {
+        boolean toDefault = o.pool().equals(o.infra().defaultPool());
+        if (toDefault && o.lease() != null && !o.infra().workersIn(o.pool()).isEmpty()) {
+          nonEmptyDefaultLeased = true;
+        }
+        builtInChosen |= o.lease() != null && o.lease().isBuiltIn();
         if (o.lease() != null && o.lease().isBuiltIn()) {
           assertThat(o.infra().workersIn(o.infra().defaultPool()))
               .as("default pool when the built-in worker was chosen")
@@ -394,13 +436,21 @@ class ResolverProperties {
           assertThat(o.pool()).isEqualTo(o.infra().defaultPool());
         }
       }
+      Statistics.label("a non-empty default pool yielded a lease").collect(nonEmptyDefaultLeased);
+      Statistics.label("the built-in worker was chosen").collect(builtInChosen);
+      Statistics.label("a non-empty default pool yielded a lease")
+          .coverage(c -> c.check(true).percentage(pc -> pc >= 10));
+      Statistics.label("the built-in worker was chosen")
+          .coverage(c -> c.check(true).percentage(pc -> pc >= 10));
     }
   }
 
   @Property(tries = 100)
   void aDisabledBuiltInWorkerIsNeverChosen(@ForAll("operations") List<Op> ops) throws Exception {
     try (Run run = new Run().play(ops)) {
+      boolean refused = false;
       for (Observation o : run.observations) {
+        refused |= o.failure() instanceof BuiltInWorkerDisabledException;
         if (!o.infra().builtInWorkerEnabled()) {
           assertThat(o.lease() == null || !o.lease().isBuiltIn())
               .as("built-in worker chosen while switched off")
@@ -412,15 +462,24 @@ class ResolverProperties {
           }
         }
       }
+      Statistics.label("rule 1 refused: built-in worker off").collect(refused);
+      Statistics.label("rule 1 refused: built-in worker off")
+          .coverage(c -> c.check(true).percentage(pc -> pc >= 3));
     }
   }
 
   @Property(tries = 150)
   void anIneligibleWorkerIsNeverChosen(@ForAll("operations") List<Op> ops) throws Exception {
     try (Run run = new Run().play(ops)) {
+      boolean choseBesideAnIneligible = false;
       for (Observation o : run.observations) {
         if (o.lease() == null || o.lease().isBuiltIn()) {
           continue;
+        }
+        for (Worker other : o.infra().workersIn(o.pool())) {
+          choseBesideAnIneligible |=
+              !Run.eligible(
+                  other, o.requirements().syntax(), o.health(), o.draining(), o.leasesBefore());
         }
         Worker w = o.infra().workers().get(o.lease().worker().id());
         assertThat(w).isNotNull();
@@ -431,25 +490,36 @@ class ResolverProperties {
             .as("%s was eligible for %s", w.id(), o.requirements())
             .isTrue();
       }
+      Statistics.label("a worker was leased beside an ineligible one")
+          .collect(choseBesideAnIneligible);
+      Statistics.label("a worker was leased beside an ineligible one")
+          .coverage(c -> c.check(true).percentage(pc -> pc >= 10));
     }
   }
 
   @Property(tries = 150)
   void noWorkerIsLeasedBeyondItsCap(@ForAll("operations") List<Op> ops) throws Exception {
     try (Run run = new Run().play(ops)) {
+      boolean filled = false;
       for (Observation o : run.observations) {
         if (o.lease() != null && !o.lease().isBuiltIn()) {
           Worker w = o.infra().workers().get(o.lease().worker().id());
+          filled |= o.leasesBefore().getOrDefault(w.id(), 0) + 1 == w.capOrMax();
           assertThat(o.leasesBefore().getOrDefault(w.id(), 0) + 1)
               .isLessThanOrEqualTo(w.capOrMax());
         }
       }
+      Statistics.label("a lease filled a worker to its cap").collect(filled);
+      Statistics.label("a lease filled a worker to its cap")
+          .coverage(c -> c.check(true).percentage(pc -> pc >= 5));
     }
   }
 
   @Property(tries = 150)
   void everyLeaseIsReleasedExactlyOnce(@ForAll("operations") List<Op> ops) throws Exception {
     try (Run run = new Run().play(ops)) {
+      Statistics.label("a lease expired").collect(run.expired.get() > 0);
+      Statistics.label("a lease expired").coverage(c -> c.check(true).percentage(pc -> pc >= 2));
       for (WorkerLease l : run.leases) {
         l.close();
       }
@@ -469,6 +539,13 @@ class ResolverProperties {
       @ForAll("operations") List<Op> ops) throws Exception {
     try (Run run = new Run().play(ops)) {
       for (Observation o : run.observations) {
+        Statistics.label("outcome")
+            .collect(
+                o.expectedBlock() != null
+                    ? o.expectedBlock().name()
+                    : o.expected().contains(Worker.BUILT_IN_ID)
+                        ? "built-in"
+                        : o.expected().size() > 1 ? "a tie among workers" : "one worker");
         if (o.expectedBlock() != null) {
           assertThat(o.failure()).as("blocked: %s", o.expectedBlock()).isNotNull();
           assertThat(o.failure().blocked().kind()).isEqualTo(o.expectedBlock());
@@ -483,6 +560,16 @@ class ResolverProperties {
           assertThat(o.expected()).contains(o.lease().worker().id());
         }
       }
+      Statistics.label("outcome")
+          .coverage(
+              c -> {
+                c.check("NO_ELIGIBLE_WORKER").count(n -> n > 0);
+                c.check("EMPTY_POOL").count(n -> n > 0);
+                c.check("BUILT_IN_WORKER_DISABLED").count(n -> n > 0);
+                c.check("built-in").count(n -> n > 0);
+                c.check("one worker").count(n -> n > 0);
+                c.check("a tie among workers").count(n -> n > 0);
+              });
       // The views of both nodes agree with the store.
       Map<WorkerId, Integer> counts = new HashMap<>();
       run.store.leases().forEach(r -> counts.merge(r.worker(), 1, Integer::sum));
@@ -491,6 +578,22 @@ class ResolverProperties {
           assertThat(r.activeLeases(Run.wid(w))).isEqualTo(counts.getOrDefault(Run.wid(w), 0));
         }
       }
+    }
+  }
+
+  @Property(tries = 100)
+  void eachViewMatchesTheStoreByRulesAfterEveryChange(@ForAll("operations") List<Op> ops)
+      throws Exception {
+    try (Run run = new Run()) {
+      run.checkViews = true;
+      run.play(ops);
+      assertThat(run.inconsistent).isEmpty();
+      // The explicit invariant rule 1 depends on: members of the pool = its configured workers.
+      Statistics.label("a pool's membership changed")
+          .collect(
+              ops.stream().anyMatch(op -> op instanceof MoveWorker || op instanceof RemoveWorker));
+      Statistics.label("a pool's membership changed")
+          .coverage(c -> c.check(true).percentage(pc -> pc >= 20));
     }
   }
 

@@ -1,5 +1,6 @@
 package io.workerpools.reliability;
 
+import io.workerpools.testing.Await;
 import java.time.Duration;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
@@ -10,9 +11,7 @@ final class Awaiting {
 
   /** Waits until {@code condition} holds; fails naming what was awaited once {@code max} passed. */
   static void until(BooleanSupplier condition, Duration max, String what) {
-    if (!within(condition, max)) {
-      throw new AssertionError("gave up after " + max + " waiting for " + what);
-    }
+    Await.until(what, max, condition);
   }
 
   /** Waits until {@code condition} holds or {@code max} passes; returns whether it held. */

@@ -9,6 +9,7 @@ import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerPool;
 import io.workerpools.store.StoreEvent;
 import io.workerpools.store.StoreUnavailableException;
+import io.workerpools.testing.Await;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;

@@ -13,6 +13,7 @@ import io.workerpools.model.WorkerId;
 import io.workerpools.model.WorkerPool;
 import io.workerpools.resolve.WorkerResolver;
 import io.workerpools.store.StoreEvent;
+import io.workerpools.testing.Await;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;

@@ -8,6 +8,7 @@ import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerPool;
 import io.workerpools.store.LeaseRecord;
 import io.workerpools.store.StoreEvent;
+import io.workerpools.testing.Await;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;

@@ -14,6 +14,7 @@ import io.workerpools.model.WorkerPool;
 import io.workerpools.store.InfrastructureStore;
 import io.workerpools.store.LeaseRecord;
 import io.workerpools.store.StoreEvent;
+import io.workerpools.testing.Await;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;

@@ -2,6 +2,7 @@ package io.workerpools.ssh;
 
 import io.workerpools.model.Endpoint;
 import io.workerpools.model.Worker;
+import io.workerpools.testing.Await;
 import io.workerpools.transport.LogLine;
 import io.workerpools.transport.LogSink;
 import io.workerpools.transport.ScriptExecution;
@@ -90,22 +91,11 @@ final class SshTestSupport {
     return await(e, Duration.ofSeconds(30));
   }
 
-  /** Polls a condition until it holds or the deadline passes (bounded; no fixed sleeps). */
+  /**
+   * Polls a condition until it holds or the deadline passes: {@link Await}, in this file's argument
+   * order.
+   */
   static void awaitUntil(Duration max, BooleanSupplier condition, String what) {
-    long deadline = System.nanoTime() + max.toNanos();
-    Object monitor = new Object();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + max + " waiting for " + what);
-      }
-      synchronized (monitor) {
-        try {
-          monitor.wait(10);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new AssertionError(e);
-        }
-      }
-    }
+    Await.until(what, max, condition);
   }
 }

@@ -4,6 +4,7 @@ import io.workerpools.model.Endpoint;
 import io.workerpools.model.Worker;
 import io.workerpools.tentacle.internal.Frames;
 import io.workerpools.tentacle.internal.PinnedTls;
+import io.workerpools.testing.Await;
 import io.workerpools.transport.LogLine;
 import io.workerpools.transport.LogSink;
 import io.workerpools.transport.ScriptResult;
@@ -28,13 +29,7 @@ final class TestSupport {
 
   /** Polls a condition until it holds or the deadline passes. */
   static void awaitUntil(Duration timeout, BooleanSupplier condition, String what) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + timeout + " waiting for: " + what);
-      }
-      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
-    }
+    Await.until(what, timeout, condition);
   }
 
   static Worker listeningWorker(String id, InetSocketAddress a, String thumbprint) {

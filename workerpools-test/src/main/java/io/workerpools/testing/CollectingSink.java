@@ -72,7 +72,7 @@ public final class CollectingSink implements LogSink {
 
   /** Waits for a matching line and returns it. */
   public LogLine await(Predicate<LogLine> p, Duration timeout, String description) {
-    Await.until(() -> find(p).isPresent(), timeout, description);
+    Await.until(description, timeout, () -> find(p).isPresent());
     return find(p).orElseThrow();
   }
 

@@ -114,14 +114,7 @@ public abstract class InfrastructureStoreContract {
 
   /** Waits (bounded poll, no sleep-based assertion) until {@code condition} holds. */
   protected static void awaitUntil(String what, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + EVENT_WAIT.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + EVENT_WAIT + " waiting for " + what);
-      }
-      Thread.onSpinWait();
-      Thread.yield();
-    }
+    Await.until(what, EVENT_WAIT, condition);
   }
 
   /** Records every event a store delivers. */

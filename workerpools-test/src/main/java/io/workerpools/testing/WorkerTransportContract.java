@@ -110,7 +110,7 @@ public abstract class WorkerTransportContract {
   }
 
   private void awaitGone(long pid, String what) {
-    Await.until(() -> processIsGone(pid), patience(), what + " (pid " + pid + ") to be gone");
+    Await.until(what + " (pid " + pid + ") to be gone", patience(), () -> processIsGone(pid));
   }
 
   private static String hex(String s) {

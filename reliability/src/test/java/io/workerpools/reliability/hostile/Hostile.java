@@ -6,6 +6,7 @@ import io.workerpools.tentacle.TentacleCertificate;
 import io.workerpools.tentacle.TentacleTransport;
 import io.workerpools.tentacle.internal.Frames;
 import io.workerpools.tentacle.internal.PinnedTls;
+import io.workerpools.testing.Await;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,7 +21,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -36,13 +36,7 @@ final class Hostile {
 
   /** Bounded polling on a condition (never a fixed sleep). */
   static void awaitUntil(Duration limit, BooleanSupplier condition, String what) {
-    long deadline = System.nanoTime() + limit.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() - deadline > 0) {
-        throw new AssertionError("gave up after " + limit + " waiting for: " + what);
-      }
-      LockSupport.parkNanos(Duration.ofMillis(10).toNanos());
-    }
+    Await.until(what, limit, condition);
   }
 
   /** A process is gone when /proc has no entry for it, or it is a zombie nobody reaped yet. */
