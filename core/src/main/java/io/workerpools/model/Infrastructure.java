@@ -48,23 +48,37 @@ public record Infrastructure(
       PoolId defaultPool,
       boolean builtInWorkerEnabled) {
     Map<PoolId, WorkerPool> p = new LinkedHashMap<>();
+    Map<PoolId, Integer> poolAt = new HashMap<>();
     int i = 0;
     for (WorkerPool pool : pools) {
-      if (p.put(pool.id(), pool) != null) {
+      Integer other = poolAt.putIfAbsent(pool.id(), i);
+      if (other != null) {
         throw new ConfigurationException(
             "pools[" + i + "].id",
-            "duplicate pool id '" + pool.id() + "'; pool ids must be unique");
+            "duplicate pool id '"
+                + pool.id()
+                + "' (also pools["
+                + other
+                + "]); pool ids must be unique");
       }
+      p.put(pool.id(), pool);
       i++;
     }
     Map<WorkerId, Worker> w = new LinkedHashMap<>();
+    Map<WorkerId, Integer> workerAt = new HashMap<>();
     i = 0;
     for (Worker worker : workers) {
-      if (w.put(worker.id(), worker) != null) {
+      Integer other = workerAt.putIfAbsent(worker.id(), i);
+      if (other != null) {
         throw new ConfigurationException(
             "workers[" + i + "].id",
-            "duplicate worker id '" + worker.id() + "'; worker ids must be unique");
+            "duplicate worker id '"
+                + worker.id()
+                + "' (also workers["
+                + other
+                + "]); worker ids must be unique");
       }
+      w.put(worker.id(), worker);
       i++;
     }
     return new Infrastructure(p, w, defaultPool, builtInWorkerEnabled);
