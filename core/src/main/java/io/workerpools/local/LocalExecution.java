@@ -1,9 +1,10 @@
 package io.workerpools.local;
 
 import io.workerpools.local.internal.Launcher;
-import io.workerpools.local.internal.LineSplitter;
+import io.workerpools.local.internal.WorkingDirectories;
 import io.workerpools.model.ScriptSyntax;
 import io.workerpools.model.Worker;
+import io.workerpools.transport.LineSplitter;
 import io.workerpools.transport.LogLine;
 import io.workerpools.transport.LogSink;
 import io.workerpools.transport.ScriptExecution;
@@ -13,14 +14,8 @@ import io.workerpools.transport.SensitiveMasker;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileAttribute;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.time.Duration;
@@ -32,21 +27,17 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** One script run by {@link LocalProcessTransport}: its process, its pipes, its ending. */
 final class LocalExecution implements ScriptExecution {
   private static final Logger LOG = LoggerFactory.getLogger(LocalExecution.class);
-  private static final FileAttribute<?> OWNER_ONLY =
-      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
   private static final Pattern USER_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?");
 
   private final LocalProcessTransport transport;
@@ -113,7 +104,7 @@ final class LocalExecution implements ScriptExecution {
     List<String> command;
     try {
       command = prepare();
-    } catch (CouldNotStart e) {
+    } catch (CouldNotStart | UnsafeDirectoryException e) {
       fail(e.getMessage());
       return;
     } catch (IOException | RuntimeException e) {
@@ -148,13 +139,11 @@ final class LocalExecution implements ScriptExecution {
     }
     ProcessBuilder pb = new ProcessBuilder(command).directory(workDir.toFile());
     Map<String, String> env = pb.environment();
-    if (!transport.inheritEnvironment()) {
-      String path = env.get("PATH");
-      env.clear();
-      if (path != null) {
-        env.put("PATH", path);
-      }
-    }
+    env.clear();
+    env.putAll(
+        request.runAsUser().isPresent()
+            ? transport.hostEnvironment().selectForOtherUser(System.getenv())
+            : transport.hostEnvironment().select(System.getenv()));
     env.putAll(request.environment());
     Process p;
     try {
@@ -268,42 +257,28 @@ final class LocalExecution implements ScriptExecution {
       prefix.add(switcher.get().toString());
       prefix.add("-u");
       prefix.add(user);
-      if (switcher.get().getFileName().toString().equals("runuser")) {
-        prefix.add("-p"); // keep the environment we set: the request's variables
-      } else {
+      if (!switcher.get().getFileName().toString().equals("runuser")) {
+        // sudo resets the environment unless told to keep it: what it keeps is what we pass, which
+        // holds nothing of the host's but PATH, LANG, TZ, LC_* (runuser keeps it without asking,
+        // and sets HOME, SHELL, USER and LOGNAME to the other user's)
         prefix.add("-E");
       }
       prefix.add("--");
     }
-    transport.ensureBase(false);
-    try {
-      workDir = newWorkDir();
-    } catch (java.nio.file.NoSuchFileException e) {
-      transport.ensureBase(true); // someone removed the base directory: make it again
-      workDir = newWorkDir();
-    }
+    workDir = transport.workingDirectories().newStepDirectory();
     Path script = workDir.resolve("script" + extension(syntax));
     scriptFile = script;
-    Files.write(
-        script,
-        request.body().getBytes(StandardCharsets.UTF_8),
-        StandardOpenOption.CREATE_NEW,
-        StandardOpenOption.WRITE);
+    WorkingDirectories.writeNew(script, request.body().getBytes(StandardCharsets.UTF_8));
     for (ScriptRequest.ScriptFile f : request.files()) {
       Path target = workDir.resolve(f.name()).normalize();
-      if (!target.startsWith(workDir)) {
+      if (!target.startsWith(workDir) || target.equals(workDir)) {
         throw new CouldNotStart("file '" + f.name() + "' would land outside the working directory");
       }
-      Files.createDirectories(target.getParent());
-      Files.write(target, f.content());
+      WorkingDirectories.createDirectoriesUnder(workDir, target.getParent());
+      WorkingDirectories.writeNew(target, f.content());
     }
     if (owner != null) {
-      UserPrincipal o = owner;
-      try (Stream<Path> all = Files.walk(workDir)) {
-        for (Path p : (Iterable<Path>) all::iterator) {
-          Files.setOwner(p, o);
-        }
-      }
+      WorkingDirectories.chownTree(workDir, owner);
     }
     List<String> command = new ArrayList<>();
     command.addAll(prefix);
@@ -324,32 +299,6 @@ final class LocalExecution implements ScriptExecution {
     command.add(script.toString());
     command.addAll(request.arguments());
     return command;
-  }
-
-  /**
-   * A new directory only the host's user can enter, with an unguessable name (a name someone made
-   * first is skipped, never reused). Cheaper than {@link Files#createTempDirectory}: one {@code
-   * mkdir}.
-   */
-  private Path newWorkDir() throws IOException {
-    for (int attempt = 0; ; attempt++) {
-      Path dir =
-          transport
-              .base()
-              .resolve(
-                  "step-"
-                      + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1)
-                      + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1));
-      try {
-        return Files.createDirectory(dir, OWNER_ONLY);
-      } catch (java.nio.file.FileAlreadyExistsException e) {
-        if (attempt >= 10) {
-          throw e;
-        }
-      } catch (UnsupportedOperationException e) {
-        return Files.createDirectory(dir); // not a POSIX file system
-      }
-    }
   }
 
   private static String extension(ScriptSyntax syntax) {
@@ -377,14 +326,13 @@ final class LocalExecution implements ScriptExecution {
     }
   }
 
-  /** Lines of one stream, long ones cut but never through a sensitive value. */
+  /** Lines of one stream, masked; long ones cut but never through a sensitive value. */
   private LineSplitter splitter(LogLine.Source source) {
-    return new LineSplitter(
-        transport.maxLineBytes(), request.sensitiveValues(), text -> deliver(source, text));
+    return LineSplitter.masking(
+        transport.maxLineBytes(), masker, masked -> deliver(source, masked));
   }
 
-  private void deliver(LogLine.Source source, String text) {
-    String masked = masker.mask(text);
+  private void deliver(LogLine.Source source, String masked) {
     synchronized (sinkLock) {
       try {
         sink.onLine(new LogLine(transport.time().now(), source, masked));
@@ -569,30 +517,7 @@ final class LocalExecution implements ScriptExecution {
         // not empty (the script made files): walk it
       }
     }
-    deleteRecursively(dir);
-  }
-
-  private void deleteRecursively(Path dir) {
-    try {
-      Files.walkFileTree(
-          dir,
-          new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
-                throws IOException {
-              Files.deleteIfExists(file);
-              return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
-              Files.deleteIfExists(d);
-              return FileVisitResult.CONTINUE;
-            }
-          });
-    } catch (IOException e) {
-      LOG.warn("could not remove the working directory of {}: {}", executionId(), e.toString());
-    }
+    WorkingDirectories.deleteTree(dir);
   }
 
   @Override

@@ -5,6 +5,7 @@ import io.workerpools.TransportException;
 import io.workerpools.local.internal.Executables;
 import io.workerpools.local.internal.Launcher;
 import io.workerpools.local.internal.ProcessTree;
+import io.workerpools.local.internal.WorkingDirectories;
 import io.workerpools.model.Endpoint;
 import io.workerpools.model.HealthReport;
 import io.workerpools.model.HealthStatus;
@@ -12,17 +13,16 @@ import io.workerpools.model.ScriptSyntax;
 import io.workerpools.model.Worker;
 import io.workerpools.time.TimeSource;
 import io.workerpools.transport.HealthCheckRequest;
-import io.workerpools.transport.LogLine;
+import io.workerpools.transport.HealthScriptVerdict;
 import io.workerpools.transport.LogSink;
 import io.workerpools.transport.ScriptExecution;
 import io.workerpools.transport.ScriptRequest;
-import io.workerpools.transport.ScriptResult;
 import io.workerpools.transport.WorkerTransport;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -98,7 +98,8 @@ public final class LocalProcessTransport implements WorkerTransport {
 
   private final Path baseDirectory;
   private final Map<ScriptSyntax, String> interpreters;
-  private final boolean inheritEnvironment;
+  private final HostEnvironment hostEnvironment;
+  private final WorkingDirectories workingDirectories;
   private final int maxLineBytes;
   private final long lowDiskSpaceBytes;
   private final boolean killLeftoverProcesses;
@@ -112,17 +113,26 @@ public final class LocalProcessTransport implements WorkerTransport {
   private final boolean runningAsRoot;
   private final Set<LocalExecution> running = ConcurrentHashMap.newKeySet();
   private final StartMode startMode;
+  private final Launcher.Limits launcherLimits;
   private final Object launcherLock = new Object();
   private Launcher launcher; // guarded by launcherLock
   private boolean launcherFailed; // guarded by launcherLock
   private volatile boolean closed;
-  private volatile boolean baseReady;
 
   private LocalProcessTransport(Builder b) {
     checkLaunchMechanism();
     this.baseDirectory = b.baseDirectory;
     this.interpreters = new EnumMap<>(b.interpreters);
-    this.inheritEnvironment = b.inheritEnvironment;
+    this.hostEnvironment = b.hostEnvironment;
+    this.workingDirectories = new WorkingDirectories(baseDirectory);
+    if (Files.exists(baseDirectory, LinkOption.NOFOLLOW_LINKS)) {
+      try {
+        workingDirectories.ensureBase(false); // refuse an unsafe base now rather than per step
+      } catch (IOException e) {
+        throw new ConfigurationException(
+            "baseDirectory", "cannot use " + baseDirectory + ": " + e.getMessage(), e);
+      }
+    }
     this.maxLineBytes = b.maxLineBytes;
     this.lowDiskSpaceBytes = b.lowDiskSpaceBytes;
     this.killLeftoverProcesses = b.killLeftoverProcesses;
@@ -137,6 +147,7 @@ public final class LocalProcessTransport implements WorkerTransport {
     }
     this.runningAsRoot = isRoot();
     this.startMode = b.startMode;
+    this.launcherLimits = b.launcherLimits;
     if (b.ioExecutor != null) {
       this.io = b.ioExecutor;
       this.ownsIo = false;
@@ -210,6 +221,13 @@ public final class LocalProcessTransport implements WorkerTransport {
     }
   }
 
+  /** The loopback port of the running launcher, or -1. For tests. */
+  int launcherPort() {
+    synchronized (launcherLock) {
+      return launcher == null ? -1 : launcher.port();
+    }
+  }
+
   /** The number of scripts running now. */
   public int runningCount() {
     return running.size();
@@ -257,7 +275,7 @@ public final class LocalProcessTransport implements WorkerTransport {
     HealthStatus status;
     String message;
     try {
-      Files.createDirectories(baseDirectory);
+      workingDirectories.ensureBase(false);
       long free = Files.getFileStore(baseDirectory).getUsableSpace();
       details.put("freeDiskBytes", Long.toString(free));
       if (free < lowDiskSpaceBytes) {
@@ -293,55 +311,11 @@ public final class LocalProcessTransport implements WorkerTransport {
               .timeout(request.timeout())
               .build();
     }
-    List<String> stderr = new ArrayList<>();
-    HealthStatus diskStatus = status;
-    String diskMessage = message;
-    LogSink collect =
-        line -> {
-          if (line.source() == LogLine.Source.STDERR) {
-            synchronized (stderr) {
-              if (stderr.size() < 20) {
-                stderr.add(line.text());
-              }
-            }
-          }
-        };
-    return start(worker, script, collect)
+    HealthReport connectivity = new HealthReport(status, time.now(), elapsed(t0), message, details);
+    HealthScriptVerdict verdict = new HealthScriptVerdict();
+    return start(worker, script, verdict)
         .result()
-        .thenApply(
-            r -> {
-              HealthStatus s;
-              String m;
-              String err;
-              synchronized (stderr) {
-                err = String.join("; ", stderr);
-              }
-              if (r.outcome() != ScriptResult.Outcome.EXITED) {
-                s = HealthStatus.UNHEALTHY;
-                m = "health script " + r.outcome() + ": " + r.message();
-              } else if (r.exitCode().getAsInt() == 0) {
-                boolean warn = !err.isEmpty() || diskStatus == HealthStatus.HAS_WARNINGS;
-                s = warn ? HealthStatus.HAS_WARNINGS : HealthStatus.HEALTHY;
-                m = join(diskMessage, err);
-              } else if (r.exitCode().getAsInt() == HealthCheckRequest.WARNING_EXIT_CODE) {
-                s = HealthStatus.HAS_WARNINGS;
-                m = join(diskMessage, err.isEmpty() ? "health script reported warnings" : err);
-              } else {
-                s = HealthStatus.UNHEALTHY;
-                m =
-                    "health script exited with "
-                        + r.exitCode().getAsInt()
-                        + (err.isEmpty() ? "" : ": " + err);
-              }
-              return new HealthReport(s, time.now(), elapsed(t0), m, details);
-            });
-  }
-
-  private static String join(String a, String b) {
-    if (a.isEmpty()) {
-      return b;
-    }
-    return b.isEmpty() ? a : a + "; " + b;
+        .thenApply(r -> verdict.report(r, connectivity, time.now(), elapsed(t0)));
   }
 
   private Duration elapsed(long t0) {
@@ -382,12 +356,8 @@ public final class LocalProcessTransport implements WorkerTransport {
     return baseDirectory;
   }
 
-  /** Creates the base directory once (or again, when {@code force}: it was removed). */
-  void ensureBase(boolean force) throws IOException {
-    if (force || !baseReady) {
-      Files.createDirectories(baseDirectory);
-      baseReady = true;
-    }
+  WorkingDirectories workingDirectories() {
+    return workingDirectories;
   }
 
   Optional<Path> interpreter(ScriptSyntax syntax) {
@@ -431,12 +401,7 @@ public final class LocalProcessTransport implements WorkerTransport {
         LOG.warn("no 'bash' on PATH: scripts are started one process each, without the launcher");
         return null;
       }
-      Map<String, String> env = new LinkedHashMap<>();
-      if (inheritEnvironment) {
-        env.putAll(System.getenv());
-      } else if (System.getenv("PATH") != null) {
-        env.put("PATH", System.getenv("PATH"));
-      }
+      Map<String, String> env = hostEnvironment.select(System.getenv());
       String unsupported = Launcher.unsupportedEnvironment(env);
       if (unsupported != null) {
         LOG.info(
@@ -445,7 +410,7 @@ public final class LocalProcessTransport implements WorkerTransport {
         return null;
       }
       try {
-        launcher = Launcher.start(bash.get(), env);
+        launcher = Launcher.start(bash.get(), env, launcherLimits);
         launcherFailed = false;
         return launcher;
       } catch (IOException e) {
@@ -476,8 +441,8 @@ public final class LocalProcessTransport implements WorkerTransport {
     return runningAsRoot;
   }
 
-  boolean inheritEnvironment() {
-    return inheritEnvironment;
+  HostEnvironment hostEnvironment() {
+    return hostEnvironment;
   }
 
   int maxLineBytes() {
@@ -553,7 +518,7 @@ public final class LocalProcessTransport implements WorkerTransport {
   public static final class Builder {
     private Path baseDirectory = Path.of(System.getProperty("java.io.tmpdir"), "workerpools-steps");
     private final Map<ScriptSyntax, String> interpreters = new EnumMap<>(ScriptSyntax.class);
-    private boolean inheritEnvironment = true;
+    private HostEnvironment hostEnvironment = HostEnvironment.clean();
     private int maxLineBytes = DEFAULT_MAX_LINE_BYTES;
     private long lowDiskSpaceBytes = DEFAULT_LOW_DISK_SPACE_BYTES;
     private boolean killLeftoverProcesses = true;
@@ -561,6 +526,7 @@ public final class LocalProcessTransport implements WorkerTransport {
     private ExecutorService ioExecutor;
     private Executables executables;
     private StartMode startMode = StartMode.SPAWN_PER_SCRIPT;
+    private Launcher.Limits launcherLimits = Launcher.Limits.DEFAULT;
 
     private Builder() {
       interpreters.put(ScriptSyntax.BASH, "bash");
@@ -594,11 +560,23 @@ public final class LocalProcessTransport implements WorkerTransport {
     }
 
     /**
-     * Whether scripts see the host's environment variables (default true), plus the request's. When
-     * false they see only {@code PATH} and the request's variables.
+     * Which of the host's environment variables scripts see, besides their request's: {@link
+     * HostEnvironment#clean()} by default (PATH, HOME, LANG, TZ, TMPDIR and a few more; never a
+     * secret the host holds in its environment). A script run as another user never sees the host's
+     * environment.
+     */
+    public Builder hostEnvironment(HostEnvironment policy) {
+      this.hostEnvironment = Objects.requireNonNull(policy, "policy");
+      return this;
+    }
+
+    /**
+     * Whether scripts see the host's whole environment ({@link HostEnvironment#inherit()}) or a
+     * clean one ({@link HostEnvironment#clean()}, the default). Explicit on purpose: the host's
+     * environment often holds its own secrets. Never for a script run as another user.
      */
     public Builder inheritEnvironment(boolean inherit) {
-      this.inheritEnvironment = inherit;
+      this.hostEnvironment = inherit ? HostEnvironment.inherit() : HostEnvironment.clean();
       return this;
     }
 
@@ -656,6 +634,12 @@ public final class LocalProcessTransport implements WorkerTransport {
      */
     public Builder startMode(StartMode mode) {
       this.startMode = Objects.requireNonNull(mode, "mode");
+      return this;
+    }
+
+    /** For tests: how long and how many loopback connections may stay silent. */
+    Builder launcherLimits(Launcher.Limits limits) {
+      this.launcherLimits = Objects.requireNonNull(limits, "limits");
       return this;
     }
 

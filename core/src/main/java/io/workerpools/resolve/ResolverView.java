@@ -82,6 +82,10 @@ final class ResolverView {
     HealthReport health;
     boolean draining;
     int leases;
+
+    /** When its nodes last entered their bucket (see {@link SelectionStrategy.Candidate#turn}). */
+    long turn;
+
     SelectionIndex.Node[] nodes = new SelectionIndex.Node[0];
     // Copies of what eligibility reads, kept here so the hot path touches one object per worker.
     private boolean enabled;
@@ -337,8 +341,16 @@ final class ResolverView {
     refresh(s);
   }
 
-  private static void refresh(WorkerState s) {
+  /** The last turn given out. */
+  private long turns;
+
+  private void refresh(WorkerState s) {
     boolean eligible = s.eligible();
+    // A worker's nodes move together, so the first says whether they all enter a bucket now; the
+    // index keeps each bucket in entry order, which the turn records for the plain strategy.
+    if (eligible && s.nodes.length > 0 && s.nodes[0].bucket != s.leases) {
+      s.turn = ++turns;
+    }
     for (SelectionIndex.Node n : s.nodes) {
       n.index.place(n, eligible, s.leases);
     }
@@ -409,7 +421,9 @@ final class ResolverView {
       }
     }
     Worker chosen;
-    if (strategy == SelectionStrategy.FEWEST_LEASES) {
+    if (strategy instanceof SelectionStrategy.FewestLeases) {
+      // The index is this strategy's optimisation: the head of the lowest bucket is the candidate
+      // with the fewest leases and the lowest turn.
       WorkerState first = index.first().worker;
       lastSelected = first;
       chosen = first.config;
@@ -436,7 +450,7 @@ final class ResolverView {
     List<SelectionStrategy.Candidate> eligible = new ArrayList<>();
     for (WorkerState s : pi.members.values()) {
       if (s.eligibleFor(req.syntax())) {
-        eligible.add(new SelectionStrategy.Candidate(s.config, s.leases));
+        eligible.add(new SelectionStrategy.Candidate(s.config, s.leases, s.turn));
       }
     }
     Worker w = strategy.select(List.copyOf(eligible));

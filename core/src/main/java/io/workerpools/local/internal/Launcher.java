@@ -38,10 +38,10 @@ import org.slf4j.LoggerFactory;
  * subshell, which opens three loopback TCP connections to this JVM through bash's {@code /dev/tcp}
  * (control, stdout, stderr, each announced by the step's random 128-bit token), turns job control
  * on and starts the script as a background job, so that the script leads a new process group. The
- * waiter reports the script's pid ({@code P}) and, after {@code wait}, its exit status ({@code X})
- * on a third connection, its control connection, whose end without an {@code X} means the waiter
- * died; before reporting the exit it SIGKILLs the script's group when asked (leftover background
- * jobs).
+ * script reports its own pid ({@code P}, before it execs, so that it is known even if the waiter
+ * dies at once) and, after {@code wait}, its exit status ({@code X}) on a third connection, its
+ * control connection, whose end without an {@code X} means the waiter died; before reporting the
+ * exit it SIGKILLs the script's group when asked (leftover background jobs).
  *
  * <p>The script sees exactly the environment the classic path gives it: the launcher runs with the
  * host's base environment (or only {@code PATH}), and each script's own variables are exported in
@@ -115,12 +115,12 @@ public final class Launcher implements AutoCloseable {
           + "    printf '%s2\\n' \"$__wp_t\" >&5\n"
           + "    cd -- \"$__wp_d\" || { printf 'F cd\\n' >&3; exit 1; }\n"
           + "    set -m\n"
-          + "    { if [[ $__wp_os ]]; then OLDPWD=$__wp_o; else unset OLDPWD; fi;"
+          + "    { printf 'P %s\\n' \"$BASHPID\" >&3;"
+          + " if [[ $__wp_os ]]; then OLDPWD=$__wp_o; else unset OLDPWD; fi;"
           + " ((${#__wp_e[@]})) && export -- \"${__wp_e[@]}\";"
           + " exec -- \"${__wp_a[@]}\" </dev/null >&4 2>&5 3>&- 4>&- 5>&-; } &\n"
           + "    __wp_c=$!\n"
           + "    exec 4>&- 5>&-\n"
-          + "    printf 'P %s\\n' \"$__wp_c\" >&3\n"
           + "    wait \"$__wp_c\"; __wp_r=$?\n"
           + "    ((__wp_k)) && kill -KILL -- \"-$__wp_c\"\n"
           + "    printf 'X %s\\n' \"$__wp_r\" >&3\n"
@@ -169,10 +169,20 @@ public final class Launcher implements AutoCloseable {
 
   private final Object[] slotLocks;
   private int next; // guarded by lock
+  private final long tokenDeadlineNanos;
+  private final int spareConnections;
+
+  /** Accepted connections that have not said whose they are yet, oldest first (selector thread). */
+  private final java.util.ArrayDeque<SelectionKey> unidentified = new java.util.ArrayDeque<>();
+
+  private int strangers; // selector thread: connections in unidentified that are still unknown
   private volatile boolean closed;
   private volatile boolean broken;
 
-  private Launcher(Path bash, Map<String, String> environment, int processes) throws IOException {
+  private Launcher(Path bash, Map<String, String> environment, int processes, Limits limits)
+      throws IOException {
+    this.tokenDeadlineNanos = limits.tokenDeadline().toNanos();
+    this.spareConnections = limits.spareConnections();
     this.slots = new Generation[processes];
     this.slotLocks = new Object[processes];
     for (int i = 0; i < processes; i++) {
@@ -241,17 +251,26 @@ public final class Launcher implements AutoCloseable {
    *     without network redirections)
    */
   public static Launcher start(Path bash, Map<String, String> environment) throws IOException {
+    return start(bash, environment, Limits.DEFAULT);
+  }
+
+  /** As {@link #start(Path, Map)}, with these limits on connections that present no token. */
+  public static Launcher start(Path bash, Map<String, String> environment, Limits limits)
+      throws IOException {
     return start(
-        bash, environment, Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())));
+        bash,
+        environment,
+        Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())),
+        limits);
   }
 
   /** As {@link #start(Path, Map)}, with this many launcher processes used in turn (1 to 16). */
-  public static Launcher start(Path bash, Map<String, String> environment, int processes)
-      throws IOException {
+  public static Launcher start(
+      Path bash, Map<String, String> environment, int processes, Limits limits) throws IOException {
     if (processes < 1 || processes > 16) {
       throw new IllegalArgumentException("processes must be 1 to 16 but was " + processes);
     }
-    Launcher l = new Launcher(bash, environment, processes);
+    Launcher l = new Launcher(bash, environment, processes, limits);
     try {
       synchronized (l.lock) {
         l.slots[0] = l.newGeneration(); // the others start on first use
@@ -388,6 +407,37 @@ public final class Launcher implements AutoCloseable {
       throw new IOException("interrupted while starting the launcher", e);
     } finally {
       byToken.remove(hello);
+    }
+  }
+
+  /**
+   * Bounds on the loopback connections that have not presented a token yet: any local user can open
+   * them, so each is closed when {@code tokenDeadline} has passed since it was accepted, and the
+   * oldest are closed once there are more than {@code spareConnections} plus three per known launch
+   * (what the launched scripts themselves may have open but not yet announced).
+   */
+  public record Limits(java.time.Duration tokenDeadline, int spareConnections) {
+    /** 10 s to present a token; 64 spare connections. */
+    public static final Limits DEFAULT = new Limits(java.time.Duration.ofSeconds(10), 64);
+
+    public Limits {
+      if (tokenDeadline == null || tokenDeadline.isNegative() || tokenDeadline.isZero()) {
+        throw new IllegalArgumentException(
+            "tokenDeadline must be positive but was " + tokenDeadline);
+      }
+      if (spareConnections < 1) {
+        throw new IllegalArgumentException(
+            "spareConnections must be at least 1 but was " + spareConnections);
+      }
+    }
+  }
+
+  /** The loopback port the launched scripts connect back to. */
+  public int port() {
+    try {
+      return ((InetSocketAddress) server.getLocalAddress()).getPort();
+    } catch (IOException e) {
+      return -1;
     }
   }
 
@@ -607,6 +657,7 @@ public final class Launcher implements AutoCloseable {
   private static final class Conn {
     final ByteBuffer head = ByteBuffer.allocate(TOKEN_LINE);
     final long acceptedAt = System.nanoTime();
+    boolean stranger = true; // counted in strangers until it presents a token or is closed
     Launch launch;
     int stream; // 0 control, 1 stdout, 2 stderr
   }
@@ -636,6 +687,7 @@ public final class Launcher implements AutoCloseable {
           }
         }
         settleEndedGenerations();
+        dropStrangers();
       }
     } catch (IOException | RuntimeException e) {
       LOG.error("the local launcher's output loop failed; running scripts will be lost", e);
@@ -659,7 +711,8 @@ public final class Launcher implements AutoCloseable {
       SocketChannel c;
       while ((c = server.accept()) != null) {
         c.configureBlocking(false);
-        c.register(selector, SelectionKey.OP_READ, new Conn());
+        unidentified.addLast(c.register(selector, SelectionKey.OP_READ, new Conn()));
+        strangers++;
       }
     } catch (IOException e) {
       // Out of file descriptors, typically: the connection waits in the backlog; try again.
@@ -699,6 +752,51 @@ public final class Launcher implements AutoCloseable {
     }
   }
 
+  /**
+   * Closes connections that have not said whose they are by their deadline, and the oldest of them
+   * while there are more than the limit allows: another local user cannot hold this host's file
+   * descriptors by connecting and saying nothing.
+   */
+  private void dropStrangers() {
+    long now = System.nanoTime();
+    int cap = spareConnections + 3 * byToken.size();
+    int dropped = 0;
+    while (!unidentified.isEmpty()) {
+      SelectionKey k = unidentified.peekFirst();
+      Conn conn = (Conn) k.attachment();
+      if (!conn.stranger) {
+        unidentified.pollFirst(); // identified, or closed already
+      } else if (now - conn.acceptedAt > tokenDeadlineNanos || strangers > cap) {
+        unidentified.pollFirst();
+        known(conn);
+        closeQuietly(k);
+        dropped++;
+      } else {
+        break; // the rest are younger
+      }
+    }
+    if (dropped > 0) {
+      long t = System.nanoTime();
+      if (t - lastDropWarning > TimeUnit.SECONDS.toNanos(10)) {
+        lastDropWarning = t;
+        LOG.warn(
+            "closed {} loopback connection(s) to the local launcher that presented no step token"
+                + " in time, or too many at once (another local process connecting to port {}?)",
+            dropped,
+            port());
+      }
+    }
+  }
+
+  private long lastDropWarning;
+
+  private void known(Conn conn) {
+    if (conn.stranger) {
+      conn.stranger = false;
+      strangers--;
+    }
+  }
+
   private void read(SelectionKey k, ByteBuffer buf) {
     SocketChannel c = (SocketChannel) k.channel();
     Conn conn = (Conn) k.attachment();
@@ -710,6 +808,7 @@ public final class Launcher implements AutoCloseable {
       n = -1;
     }
     if (n < 0) {
+      known(conn);
       closeQuietly(k);
       if (conn.launch != null) {
         conn.launch.streamEnded(conn.stream);
@@ -727,6 +826,7 @@ public final class Launcher implements AutoCloseable {
       String head = new String(conn.head.array(), StandardCharsets.US_ASCII);
       Launch l = head.endsWith("\n") ? byToken.get(head.substring(0, TOKEN_BYTES * 2)) : null;
       int stream = head.charAt(TOKEN_BYTES * 2) - '0';
+      known(conn);
       if (l == null || stream < 0 || stream > 2 || l.listener == null) {
         closeQuietly(k); // not one of ours (or the launcher's start-up probe)
         return;
