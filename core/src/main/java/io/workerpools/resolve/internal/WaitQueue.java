@@ -86,6 +86,21 @@ public final class WaitQueue<T> {
     return n;
   }
 
+  /**
+   * Takes the first waiter that has not given up, or null: a turn given strictly in arrival order.
+   * Waiters that gave up, met on the way, leave the queue and are handed to {@code dropped}.
+   */
+  public T takeFirst(Predicate<? super T> gone, java.util.function.Consumer<? super T> dropped) {
+    T w;
+    while ((w = queue.pollFirst()) != null) {
+      if (!gone.test(w)) {
+        return w;
+      }
+      dropped.accept(w);
+    }
+    return null;
+  }
+
   /** Empties the queue, handing every waiter to {@code each} in arrival order. */
   public void clear(java.util.function.Consumer<? super T> each) {
     T w;
