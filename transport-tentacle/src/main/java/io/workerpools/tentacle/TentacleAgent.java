@@ -5,6 +5,7 @@ import io.workerpools.WorkerPoolsException;
 import io.workerpools.tentacle.internal.AgentServices;
 import io.workerpools.tentacle.internal.FileService;
 import io.workerpools.tentacle.internal.Frames;
+import io.workerpools.tentacle.internal.HandshakeBudget;
 import io.workerpools.tentacle.internal.PinnedTls;
 import io.workerpools.tentacle.internal.ScriptService;
 import java.io.BufferedInputStream;
@@ -28,14 +29,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLSocket;
@@ -82,13 +80,9 @@ public final class TentacleAgent implements AutoCloseable {
   private final AtomicInteger connectionNo = new AtomicInteger();
   private final AtomicInteger pollingConnected = new AtomicInteger();
   private final AtomicInteger pollingFailures = new AtomicInteger();
-  private final Set<Pending> pending = new LinkedHashSet<>();
-  private final AtomicLong handshakesEvicted = new AtomicLong();
-  private final AtomicLong handshakesTimedOut = new AtomicLong();
   private ServerSocket server;
   private ThreadPoolExecutor connectionPool;
-  private ThreadPoolExecutor handshakePool;
-  private ScheduledThreadPoolExecutor deadlines;
+  private HandshakeBudget handshakes;
   private Semaphore established;
 
   private TentacleAgent(Builder b) {
@@ -141,12 +135,12 @@ public final class TentacleAgent implements AutoCloseable {
    * (listening mode; see {@link Builder#maxPendingHandshakes}).
    */
   public long handshakesEvicted() {
-    return handshakesEvicted.get();
+    return handshakes == null ? 0 : handshakes.evicted();
   }
 
   /** How many connections were closed because their handshake missed its deadline. */
   public long handshakesTimedOut() {
-    return handshakesTimedOut.get();
+    return handshakes == null ? 0 : handshakes.timedOut();
   }
 
   /** How many polling connections are currently established (polling mode). */
@@ -179,21 +173,11 @@ public final class TentacleAgent implements AutoCloseable {
           "listen", "cannot listen on " + config.bindHost + ":" + config.listenPort + ": " + e, e);
     }
     established = new Semaphore(config.maxConnections);
-    // Handshakes: one thread per pending handshake; a queued task whose connection was evicted
-    // meanwhile ends at once, and eviction closes the socket a blocked handshake reads from.
-    handshakePool = fixedDaemonPool(config.maxPendingHandshakes, "agent-handshake-");
+    // Handshakes: their own budget (oldest evicted, absolute deadline), never a connection slot.
+    handshakes = new HandshakeBudget("agent", config.maxPendingHandshakes, config.handshakeTimeout);
     // Authenticated connections: at most maxConnections, guarded by a semaphore taken before
     // submitting, so the queue never holds more than the threads can take.
     connectionPool = fixedDaemonPool(config.maxConnections, "agent-conn-");
-    deadlines =
-        new ScheduledThreadPoolExecutor(
-            1,
-            r -> {
-              Thread t = new Thread(r, "agent-handshake-deadline");
-              t.setDaemon(true);
-              return t;
-            });
-    deadlines.setRemoveOnCancelPolicy(true);
     Thread acceptor = new Thread(this::acceptLoop, "agent-accept");
     acceptor.setDaemon(true);
     threads.add(acceptor);
@@ -217,16 +201,6 @@ public final class TentacleAgent implements AutoCloseable {
     return pool;
   }
 
-  /** A connection that has not finished its TLS handshake yet: it holds no connection slot. */
-  private static final class Pending {
-    final Socket plain;
-    volatile ScheduledFuture<?> deadline;
-
-    Pending(Socket plain) {
-      this.plain = plain;
-    }
-  }
-
   private void acceptLoop() {
     while (closed.getCount() > 0) {
       Socket s;
@@ -239,62 +213,12 @@ public final class TentacleAgent implements AutoCloseable {
         LOG.warn("accept failed: {}", e.toString());
         continue;
       }
-      Pending p = new Pending(s);
-      Pending evicted = null;
-      synchronized (pending) {
-        if (pending.size() >= config.maxPendingHandshakes) {
-          evicted = pending.iterator().next();
-          pending.remove(evicted);
-        }
-        pending.add(p);
-      }
-      if (evicted != null) {
-        handshakesEvicted.incrementAndGet();
-        LOG.debug(
-            "closed a connection from {} still in its TLS handshake: {} newer connections wait",
-            evicted.plain.getRemoteSocketAddress(),
-            config.maxPendingHandshakes);
-        abandon(evicted);
-      }
-      try {
-        p.deadline =
-            deadlines.schedule(
-                () -> {
-                  if (removePending(p)) {
-                    handshakesTimedOut.incrementAndGet();
-                    closeQuietly(p.plain);
-                  }
-                },
-                config.handshakeTimeout.toMillis(),
-                TimeUnit.MILLISECONDS);
-        handshakePool.execute(() -> handshake(p));
-      } catch (RejectedExecutionException e) {
-        // only after close()
-        removePending(p);
-        abandon(p);
-      }
+      handshakes.admit(s, this::handshake);
     }
   }
 
-  private boolean removePending(Pending p) {
-    synchronized (pending) {
-      return pending.remove(p);
-    }
-  }
-
-  private void abandon(Pending p) {
-    ScheduledFuture<?> d = p.deadline;
-    if (d != null) {
-      d.cancel(false);
-    }
-    closeQuietly(p.plain);
-  }
-
-  private void handshake(Pending p) {
-    Socket plain = p.plain;
-    if (plain.isClosed()) {
-      return; // evicted while queued
-    }
+  private void handshake(HandshakeBudget.Admission admission) {
+    Socket plain = admission.socket();
     sockets.add(plain);
     SSLSocket s = null;
     boolean handedOver = false;
@@ -319,10 +243,9 @@ public final class TentacleAgent implements AutoCloseable {
         }
         throw e;
       }
-      if (!removePending(p)) {
+      if (!admission.authenticated()) {
         return; // evicted or timed out just as the handshake finished: already closed
       }
-      p.deadline.cancel(false);
       if (!established.tryAcquire()) {
         LOG.warn(
             "refused a connection from {}: all {} connections are in use",
@@ -340,9 +263,6 @@ public final class TentacleAgent implements AutoCloseable {
     } catch (IOException e) {
       logConnectionError(plain.getRemoteSocketAddress(), e);
     } finally {
-      if (removePending(p)) {
-        p.deadline.cancel(false);
-      }
       if (!handedOver) {
         sockets.remove(plain);
         if (s != null) {
@@ -535,17 +455,8 @@ public final class TentacleAgent implements AutoCloseable {
     if (connectionPool != null) {
       connectionPool.shutdownNow();
     }
-    if (handshakePool != null) {
-      handshakePool.shutdownNow();
-    }
-    if (deadlines != null) {
-      deadlines.shutdownNow();
-    }
-    synchronized (pending) {
-      for (Pending p : pending) {
-        closeQuietly(p.plain);
-      }
-      pending.clear();
+    if (handshakes != null) {
+      handshakes.close();
     }
     for (Thread t : threads) {
       t.interrupt();
