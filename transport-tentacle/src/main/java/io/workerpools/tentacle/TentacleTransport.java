@@ -17,6 +17,7 @@ import io.workerpools.tentacle.internal.PeerConnection;
 import io.workerpools.tentacle.internal.PollingListener;
 import io.workerpools.tentacle.internal.RemoteScript;
 import io.workerpools.tentacle.internal.Target;
+import io.workerpools.tentacle.internal.Targets;
 import io.workerpools.transport.HealthCheckRequest;
 import io.workerpools.transport.HealthScriptVerdict;
 import io.workerpools.transport.LogSink;
@@ -37,7 +38,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -238,77 +238,13 @@ public final class TentacleTransport implements WorkerTransport {
     TentacleEndpoint e = TentacleEndpoint.of(worker);
     String thumbprint = e.thumbprint();
     if (!e.polling()) {
-      InetSocketAddress address = e.address().orElseThrow();
-      return new Target() {
-        @Override
-        public byte[] exchange(byte[] request, Duration replyTimeout, Duration collectTimeout)
-            throws IOException {
-          PeerConnection c = pool.acquire(address, thumbprint);
-          try {
-            byte[] reply = c.exchange(request, replyTimeout);
-            pool.release(address, thumbprint, c);
-            return reply;
-          } catch (IOException | RuntimeException ex) {
-            c.close();
-            throw ex;
-          }
-        }
-
-        @Override
-        public PeerConnection direct() throws IOException {
-          return pool.acquire(address, thumbprint);
-        }
-
-        @Override
-        public void release(PeerConnection c) {
-          pool.release(address, thumbprint, c);
-        }
-
-        @Override
-        public boolean polling() {
-          return false;
-        }
-      };
+      return Targets.listening(pool, e.address().orElseThrow(), thumbprint);
     }
     String subscription = e.subscription().orElseThrow();
     PollingListener l = requirePolling();
     // The worker's configuration is the truth: a thumbprint changed in the store rebinds.
     l.rebind(subscription, thumbprint);
-    return new Target() {
-      @Override
-      public byte[] exchange(byte[] request, Duration replyTimeout, Duration collectTimeout)
-          throws IOException {
-        PollingListener.Pending p = l.send(subscription, request, collectTimeout, replyTimeout);
-        try {
-          return p.reply().get();
-        } catch (InterruptedException ex) {
-          p.cancel();
-          Thread.currentThread().interrupt();
-          throw new IOException("interrupted while waiting for the polling agent", ex);
-        } catch (CancellationException ex) {
-          throw new IOException("the request was cancelled", ex);
-        } catch (ExecutionException ex) {
-          if (ex.getCause() instanceof IOException) {
-            throw (IOException) ex.getCause();
-          }
-          throw new IOException(ex.getCause());
-        }
-      }
-
-      @Override
-      public PeerConnection direct() {
-        throw new ConfigurationException(
-            "worker " + worker.id(), "file transfer to polling agents is not supported yet");
-      }
-
-      @Override
-      public void release(PeerConnection c) {}
-
-      @Override
-      public boolean polling() {
-        return true;
-      }
-    };
+    return Targets.polling(l, subscription, worker.id());
   }
 
   // ---------------------------------------------------------------- health
