@@ -185,7 +185,7 @@ public final class RemoteExecution implements ScriptExecution, WorkerConnection.
     }
     if (retry) {
       // The session died between steps: the next grant reconnects.
-      LOG.debug("retrying a step after: {}", WorkerConnection.describe(e));
+      LOG.debug("retrying a step after: {}", SessionOpener.describe(e));
       conn.acquire(false, this);
     } else if (stopped != null) {
       finish(stopped(stopped, false));
@@ -194,7 +194,7 @@ public final class RemoteExecution implements ScriptExecution, WorkerConnection.
           ScriptResult.of(
               Outcome.COULD_NOT_START,
               elapsed(),
-              "could not open a channel: " + WorkerConnection.describe(e)));
+              "could not open a channel: " + SessionOpener.describe(e)));
     }
   }
 
