@@ -44,7 +44,6 @@ final class OpenSshServer {
   private Path hostCa;
   private final Path authorizedKeys;
   private final Path config;
-  private final List<Path> createdDirs = new ArrayList<>();
   private Process process;
   private int port;
   private String passwordUser;
@@ -279,13 +278,8 @@ final class OpenSshServer {
       passwordUser = null;
     }
     deleteTree(dir);
-    for (Path d : createdDirs) {
-      try {
-        Files.deleteIfExists(d);
-      } catch (IOException ignored) {
-        // In use by another sshd: leave it.
-      }
-    }
+    // /run/sshd, if this made it, stays: an sshd of another test JVM on this machine may be using
+    // it, and removing it under a running sshd makes its next connections fail at once.
   }
 
   private void ensurePrivsepDir() throws IOException {
@@ -294,7 +288,6 @@ final class OpenSshServer {
     Path privsep = Path.of("/run/sshd");
     if (isRoot() && !Files.isDirectory(privsep)) {
       Files.createDirectories(privsep);
-      createdDirs.add(privsep);
     }
   }
 
