@@ -273,10 +273,6 @@ class LayeringTest {
     m.put(
         "transport-ssh/src/main/java/io/workerpools/ssh/internal/WorkerConnection.java",
         "#15: split pending");
-    // Examples: the host-defined container transport, one class with its execution inside.
-    m.put(
-        "examples/src/main/java/io/workerpools/examples/ContainerTransport.java",
-        "not split this round (#13 names core's classes); its Execution can be its own file");
     // #17 (helper release): the contract suites moved into workerpools-test as they were.
     m.put(
         "workerpools-test/src/main/java/io/workerpools/testing/InfrastructureStoreContract.java",
