@@ -278,10 +278,6 @@ class LayeringTest {
     m.put(
         "transport-tentacle/src/main/java/io/workerpools/tentacle/internal/PollingListener.java",
         "#14: grew with agent rebinding and revocation");
-    // #15 (helper ssh): the per-worker connection.
-    m.put(
-        "transport-ssh/src/main/java/io/workerpools/ssh/internal/WorkerConnection.java",
-        "#15: split pending");
     // #17 (helper release): the contract suites moved into workerpools-test as they were.
     m.put(
         "workerpools-test/src/main/java/io/workerpools/testing/InfrastructureStoreContract.java",
