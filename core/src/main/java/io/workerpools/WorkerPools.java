@@ -10,10 +10,8 @@ import io.workerpools.health.HealthListener;
 import io.workerpools.health.HealthMonitor;
 import io.workerpools.health.HealthPolicy;
 import io.workerpools.health.HealthPolicyResolver;
-import io.workerpools.lease.WorkerLease;
 import io.workerpools.local.LocalProcessTransport;
 import io.workerpools.model.Infrastructure;
-import io.workerpools.model.Worker;
 import io.workerpools.resolve.WorkerResolver;
 import io.workerpools.store.InMemoryInfrastructureStore;
 import io.workerpools.store.InfrastructureStore;
@@ -59,39 +57,35 @@ public final class WorkerPools implements AutoCloseable {
   /** The default of {@link Builder#closeTimeout}: how long close waits for cancelled steps. */
   public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(10);
 
+  private static final long MAX_WAIT_MILLIS = 100;
+
   /** The default of {@link Builder#nodeId}. */
   public static final String DEFAULT_NODE_ID = "workerpools";
 
   private final InfrastructureStore store;
   private final LocalProcessTransport local;
-  private final List<WorkerTransport> transports;
+  private final TransportRegistry transports;
   private final WorkerResolver resolver;
   private final HealthMonitor health;
   private final StepDispatcher dispatcher;
   private final StepLogSink defaultSink;
   private final Duration closeTimeout;
+  private final TimeSource time;
   private final List<AutoCloseable> ownedTransports;
   private final Object endings = new Object();
   private volatile boolean closed;
 
-  private WorkerPools(
-      InfrastructureStore store,
-      LocalProcessTransport local,
-      List<WorkerTransport> transports,
-      WorkerResolver resolver,
-      HealthMonitor health,
-      StepDispatcher dispatcher,
-      Builder b,
-      List<AutoCloseable> ownedTransports) {
-    this.store = store;
-    this.local = local;
-    this.transports = List.copyOf(transports);
-    this.resolver = resolver;
-    this.health = health;
-    this.dispatcher = dispatcher;
-    this.defaultSink = b.logSink;
-    this.closeTimeout = b.closeTimeout;
-    this.ownedTransports = List.copyOf(ownedTransports);
+  WorkerPools(Assembly.Parts parts) {
+    this.store = parts.store();
+    this.local = parts.local();
+    this.transports = parts.transports();
+    this.resolver = parts.resolver();
+    this.health = parts.health();
+    this.dispatcher = parts.dispatcher();
+    this.defaultSink = parts.logSink();
+    this.closeTimeout = parts.closeTimeout();
+    this.time = parts.time();
+    this.ownedTransports = List.copyOf(parts.toClose());
   }
 
   /** A builder; every option has a default, so {@code builder().build()} is a working setup. */
@@ -176,6 +170,11 @@ public final class WorkerPools implements AutoCloseable {
 
   /** Every transport, in the order they are asked whether they reach an endpoint; local last. */
   public List<WorkerTransport> transports() {
+    return transports.transports();
+  }
+
+  /** The one registry the dispatcher and the health monitor look transports up in. */
+  public TransportRegistry transportRegistry() {
     return transports;
   }
 
@@ -210,11 +209,12 @@ public final class WorkerPools implements AutoCloseable {
     }
   }
 
+  /** Waits for cancelled steps to end, up to the close timeout on the injected clock. */
   private void awaitStepsEnded() {
-    long deadline = System.nanoTime() + closeTimeout.toNanos();
+    long deadline = time.nanoTime() + closeTimeout.toNanos();
     synchronized (endings) {
       while (dispatcher.activeCount() > 0) {
-        long left = deadline - System.nanoTime();
+        long left = deadline - time.nanoTime();
         if (left <= 0) {
           LOG.warn(
               "{} step(s) had not ended {} after they were cancelled; closing anyway",
@@ -223,7 +223,8 @@ public final class WorkerPools implements AutoCloseable {
           return;
         }
         try {
-          endings.wait(Math.max(1, left / 1_000_000));
+          // Bounded, so that a host's manual clock moved meanwhile is seen.
+          endings.wait(Math.max(1, Math.min(MAX_WAIT_MILLIS, left / 1_000_000)));
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           return;
@@ -232,7 +233,7 @@ public final class WorkerPools implements AutoCloseable {
     }
   }
 
-  private void stepEnded() {
+  void stepEnded() {
     synchronized (endings) {
       endings.notifyAll();
     }
@@ -252,7 +253,7 @@ public final class WorkerPools implements AutoCloseable {
     return "WorkerPools[node "
         + resolver.nodeId()
         + ", "
-        + transports.size()
+        + transports.transports().size()
         + " transports, built-in worker "
         + (builtInWorkerEnabled() ? "on" : "off")
         + "]";
@@ -264,23 +265,24 @@ public final class WorkerPools implements AutoCloseable {
    * workerPools.nodeId}, ...). Not thread-safe; build once.
    */
   public static final class Builder {
-    private InfrastructureStore store;
-    private boolean ownsStore = true;
-    private Infrastructure infrastructure;
-    private Boolean builtInWorkerEnabled;
-    private LocalProcessTransport localTransport;
-    private Path builtInWorkerDirectory;
-    private final List<WorkerTransport> transports = new ArrayList<>();
-    private final Set<WorkerTransport> shared = Collections.newSetFromMap(new IdentityHashMap<>());
-    private HealthPolicyResolver healthPolicies;
-    private int healthMaxInFlight = HealthMonitor.DEFAULT_MAX_IN_FLIGHT;
-    private final List<HealthListener> healthListeners = new ArrayList<>();
-    private final List<DispatchListener> dispatchListeners = new ArrayList<>();
-    private String nodeId = DEFAULT_NODE_ID;
-    private Duration leaseTtl = WorkerResolver.DEFAULT_LEASE_TTL;
-    private TimeSource time = TimeSource.system();
-    private StepLogSink logSink = StepLogSink.discard();
-    private Duration closeTimeout = DEFAULT_CLOSE_TIMEOUT;
+    // Read by Assembly.
+    InfrastructureStore store;
+    boolean ownsStore = true;
+    Infrastructure infrastructure;
+    Boolean builtInWorkerEnabled;
+    LocalProcessTransport localTransport;
+    Path builtInWorkerDirectory;
+    final List<WorkerTransport> transports = new ArrayList<>();
+    final Set<WorkerTransport> shared = Collections.newSetFromMap(new IdentityHashMap<>());
+    HealthPolicyResolver healthPolicies;
+    int healthMaxInFlight = HealthMonitor.DEFAULT_MAX_IN_FLIGHT;
+    final List<HealthListener> healthListeners = new ArrayList<>();
+    final List<DispatchListener> dispatchListeners = new ArrayList<>();
+    String nodeId = DEFAULT_NODE_ID;
+    Duration leaseTtl = WorkerResolver.DEFAULT_LEASE_TTL;
+    TimeSource time = TimeSource.system();
+    StepLogSink logSink = StepLogSink.discard();
+    Duration closeTimeout = DEFAULT_CLOSE_TIMEOUT;
 
     private Builder() {}
 
@@ -472,142 +474,7 @@ public final class WorkerPools implements AutoCloseable {
             "cannot be set together with localTransport(...): set the directory on that"
                 + " transport's builder instead");
       }
-      List<AutoCloseable> made = new ArrayList<>();
-      try {
-        InfrastructureStore s = store != null ? store : new InMemoryInfrastructureStore();
-        if (store == null || ownsStore) {
-          made.add(s);
-        }
-        if (infrastructure != null) {
-          s.replaceInfrastructure(infrastructure);
-        }
-        if (builtInWorkerEnabled != null) {
-          s.setBuiltInWorkerEnabled(builtInWorkerEnabled);
-        }
-        LocalProcessTransport local = localTransport;
-        if (local == null) {
-          LocalProcessTransport.Builder lb = LocalProcessTransport.builder().timeSource(time);
-          if (builtInWorkerDirectory != null) {
-            lb.baseDirectory(builtInWorkerDirectory);
-          }
-          local = lb.build();
-        }
-        made.add(local);
-        for (int i = transports.size() - 1; i >= 0; i--) {
-          if (!shared.contains(transports.get(i))) {
-            made.add(transports.get(i));
-          }
-        }
-        List<WorkerTransport> all = new ArrayList<>(transports);
-        all.add(local);
-        // One registry: the dispatcher and the health monitor pick the same transport per worker.
-        TransportRegistry registry = TransportRegistry.of(all);
-        WorkerResolver resolver =
-            WorkerResolver.builder(s).nodeId(nodeId).leaseTtl(leaseTtl).timeSource(time).build();
-        made.add(resolver);
-        HealthMonitor.Builder hb =
-            HealthMonitor.builder(s, registry).timeSource(time).maxInFlight(healthMaxInFlight);
-        if (healthPolicies != null) {
-          hb.policies(healthPolicies);
-        }
-        HealthMonitor health = hb.build();
-        made.add(health);
-        for (HealthListener l : healthListeners) {
-          health.addListener(l);
-        }
-        WorkerPools[] self = new WorkerPools[1];
-        List<DispatchListener> listeners = new ArrayList<>();
-        listeners.add(DispatchListener.recheckLostWorkers(health));
-        listeners.addAll(dispatchListeners);
-        listeners.add(
-            new DispatchListener() {
-              @Override
-              public void onFinished(Step step, StepResult result) {
-                WorkerPools p = self[0];
-                if (p != null) {
-                  p.stepEnded();
-                }
-              }
-            });
-        StepDispatcher.Builder db =
-            StepDispatcher.builder(resolver)
-                .timeSource(time)
-                .createBuiltInTransport(false)
-                .transports(registry)
-                .listener(new Listeners(listeners));
-        StepDispatcher dispatcher = db.build();
-        made.add(dispatcher);
-        health.start();
-        // Close order: the host's transports first, the built-in worker's last, then the store.
-        List<AutoCloseable> closeTransports = new ArrayList<>();
-        for (WorkerTransport t : transports) {
-          if (!shared.contains(t)) {
-            closeTransports.add(t);
-          }
-        }
-        closeTransports.add(local);
-        if (store == null || ownsStore) {
-          closeTransports.add(s);
-        }
-        WorkerPools p =
-            new WorkerPools(s, local, all, resolver, health, dispatcher, this, closeTransports);
-        self[0] = p;
-        return p;
-      } catch (RuntimeException e) {
-        for (int i = made.size() - 1; i >= 0; i--) {
-          try {
-            made.get(i).close();
-          } catch (Exception suppressed) {
-            e.addSuppressed(suppressed);
-          }
-        }
-        throw e;
-      }
-    }
-  }
-
-  /** Calls several dispatch listeners in order; one that throws does not stop the others. */
-  private static final class Listeners implements DispatchListener {
-    private final List<DispatchListener> all;
-
-    Listeners(List<DispatchListener> all) {
-      this.all = List.copyOf(all);
-    }
-
-    @Override
-    public void onQueued(Step step) {
-      for (DispatchListener l : all) {
-        safely(() -> l.onQueued(step));
-      }
-    }
-
-    @Override
-    public void onStarted(Step step, WorkerLease lease) {
-      for (DispatchListener l : all) {
-        safely(() -> l.onStarted(step, lease));
-      }
-    }
-
-    @Override
-    public void onWorkerLost(Step step, Worker worker, StepResult result) {
-      for (DispatchListener l : all) {
-        safely(() -> l.onWorkerLost(step, worker, result));
-      }
-    }
-
-    @Override
-    public void onFinished(Step step, StepResult result) {
-      for (DispatchListener l : all) {
-        safely(() -> l.onFinished(step, result));
-      }
-    }
-
-    private static void safely(Runnable r) {
-      try {
-        r.run();
-      } catch (RuntimeException e) {
-        LOG.warn("dispatch listener threw; ignored", e);
-      }
+      return Assembly.assemble(this);
     }
   }
 }

@@ -46,18 +46,26 @@ class WorkerPoolsTest {
   @TempDir Path dir;
 
   @Test
-  void withDefaultsAStepRunsOnTheBuiltInWorkerAsAChildProcessOfThisHost() {
+  void withDefaultsAStepRunsOnTheBuiltInWorkerAsADescendantOfThisHost() {
+    // A descendant, not necessarily a child: the default start mode forks steps from a persistent
+    // launcher that this host started. The script prints its ancestors' pids.
     List<StepLogLine> lines = new CopyOnWriteArrayList<>();
     try (WorkerPools pools =
         WorkerPools.builder().builtInWorkerDirectory(dir).logSink(lines::add).build()) {
       StepResult r =
-          pools.run(Step.builder("hello", ScriptRequest.bash("echo \"ppid=$PPID\"")).build());
+          pools.run(
+              Step.builder(
+                      "hello",
+                      ScriptRequest.bash(
+                          "p=$PPID; while ((p > 1)); do echo \"ancestor=$p\";"
+                              + " read -r -a st < /proc/$p/stat || break; p=${st[3]}; done"))
+                  .build());
 
       assertThat(r.status()).as(r.toString()).isEqualTo(StepResult.Status.SUCCEEDED);
       assertThat(r.worker()).contains(Worker.BUILT_IN_ID);
       assertThat(lines)
           .extracting(l -> l.line().text())
-          .contains("ppid=" + ProcessHandle.current().pid());
+          .contains("ancestor=" + ProcessHandle.current().pid());
       assertThat(pools.builtInWorkerEnabled()).isTrue();
       assertThat(pools.transports()).containsExactly(pools.localTransport());
     }

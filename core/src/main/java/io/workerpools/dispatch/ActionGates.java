@@ -1,6 +1,6 @@
 package io.workerpools.dispatch;
 
-import java.util.ArrayDeque;
+import io.workerpools.resolve.internal.WaitQueue;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -8,8 +8,9 @@ import java.util.function.Predicate;
 
 /**
  * Max parallelism: per action, how many invocations are in (from leasing to the end) and who waits
- * for a turn, first come first served, without holding a thread. One gate per action that has
- * someone in or waiting; a gate nobody uses is dropped.
+ * for a turn, first come first served, without holding a thread (in the resolver's {@link
+ * WaitQueue}, strictly in arrival order). One gate per action that has someone in or waiting; a
+ * gate nobody uses is dropped.
  *
  * <p>Thread-safe (one lock). Callbacks given to these methods run under that lock and must only
  * note things down (or call a listener that must not block, as {@link DispatchListener} promises).
@@ -35,7 +36,7 @@ final class ActionGates<T> {
         gate.inFlight++;
         return true;
       }
-      gate.queue.addLast(waiter);
+      gate.queue.add(waiter);
       onQueued.run();
       return false;
     }
@@ -52,15 +53,9 @@ final class ActionGates<T> {
     synchronized (lock) {
       Gate<T> gate = gates.get(action);
       gate.inFlight--;
-      T next = null;
-      while (!gate.queue.isEmpty()) {
-        T candidate = gate.queue.pollFirst();
-        if (!cancelled.test(candidate)) {
-          next = candidate;
-          gate.inFlight++;
-          break;
-        }
-        droppedCancelled.accept(candidate);
+      T next = gate.queue.takeFirst(cancelled, droppedCancelled);
+      if (next != null) {
+        gate.inFlight++;
       }
       if (gate.inFlight == 0 && gate.queue.isEmpty()) {
         gates.remove(action);
@@ -87,6 +82,6 @@ final class ActionGates<T> {
 
   private static final class Gate<T> {
     int inFlight;
-    final ArrayDeque<T> queue = new ArrayDeque<>();
+    final WaitQueue<T> queue = new WaitQueue<>();
   }
 }

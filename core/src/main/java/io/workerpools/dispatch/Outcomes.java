@@ -90,6 +90,19 @@ final class Outcomes {
         + "); register one with StepDispatcher.builder(...).transport(...)";
   }
 
+  /** The first line a step's sink gets. */
+  static String runningOn(Worker worker, io.workerpools.model.PoolId pool) {
+    return "running on worker '" + worker.name() + "' (" + worker.id() + ") of pool '" + pool + "'";
+  }
+
+  /** The transport threw instead of starting the script. */
+  static String refused(Worker worker, RuntimeException e) {
+    return "the transport refused to start the script on worker '"
+        + worker.name()
+        + "': "
+        + e.getMessage();
+  }
+
   /** A step that ended without a script result (cancelled, could not start, ...). */
   static StepResult ending(
       String stepId, WorkerLease lease, StepResult.Status status, String message, Duration took) {

@@ -242,27 +242,12 @@ public final class StepDispatcher implements AutoCloseable {
           }
         };
     sink.onLine(
-        new LogLine(
-            time.now(),
-            LogLine.Source.DEBUG,
-            "running on worker '"
-                + worker.name()
-                + "' ("
-                + worker.id()
-                + ") of pool '"
-                + lease.pool()
-                + "'"));
+        new LogLine(time.now(), LogLine.Source.DEBUG, Outcomes.runningOn(worker, lease.pool())));
     ScriptExecution exec;
     try {
       exec = transport.start(worker, step.script(), sink);
     } catch (RuntimeException e) {
-      run.finish(
-          run.ending(
-              StepResult.Status.COULD_NOT_START,
-              "the transport refused to start the script on worker '"
-                  + worker.name()
-                  + "': "
-                  + e.getMessage()));
+      run.finish(run.ending(StepResult.Status.COULD_NOT_START, Outcomes.refused(worker, e)));
       return;
     }
     run.execution = exec;

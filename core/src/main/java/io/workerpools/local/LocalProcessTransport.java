@@ -4,7 +4,7 @@ import io.workerpools.ConfigurationException;
 import io.workerpools.TransportException;
 import io.workerpools.local.internal.Executables;
 import io.workerpools.local.internal.Launcher;
-import io.workerpools.local.internal.ProcessTree;
+import io.workerpools.local.internal.WorkingDirectories;
 import io.workerpools.model.Endpoint;
 import io.workerpools.model.HealthReport;
 import io.workerpools.model.HealthStatus;
@@ -12,81 +12,64 @@ import io.workerpools.model.ScriptSyntax;
 import io.workerpools.model.Worker;
 import io.workerpools.time.TimeSource;
 import io.workerpools.transport.HealthCheckRequest;
-import io.workerpools.transport.LogLine;
+import io.workerpools.transport.HealthScriptVerdict;
+import io.workerpools.transport.LineSplitter;
 import io.workerpools.transport.LogSink;
 import io.workerpools.transport.ScriptExecution;
 import io.workerpools.transport.ScriptRequest;
-import io.workerpools.transport.ScriptResult;
 import io.workerpools.transport.WorkerTransport;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * The built-in worker's transport: runs each script as a child process of the host.
+ * The built-in worker's transport: runs each script as a process of the host, in a fresh working
+ * directory, through a {@link LocalScriptRunner}.
  *
  * <ul>
- *   <li>The script is written to a file in a fresh working directory under {@link
- *       Builder#baseDirectory(Path)} and run by its interpreter ({@code bash}, {@code sh}, {@code
+ *   <li>Each script gets its own directory (mode 0700, random name) under {@link
+ *       Builder#baseDirectory(Path)}, which must be safe from other local users: created 0700 by
+ *       this library, or else owned by the host's user and not writable by others, with no other
+ *       user able to change a directory above it; anything else is refused with an {@link
+ *       UnsafeDirectoryException} saying how to fix it. The directory is removed afterwards (never
+ *       following a link) unless the request asks to keep it.
+ *   <li>The script is written there and run by its interpreter ({@code bash}, {@code sh}, {@code
  *       pwsh}, {@code python3}); arguments and environment variables are passed as data, never
- *       through a shell command line.
- *   <li>stdout and stderr are read as they are produced and handed to the {@link LogSink} line by
- *       line, masked, timestamped, in order within each stream; lines longer than {@link
- *       Builder#maxLineBytes(int)} are split; invalid UTF-8 is replaced, never fatal.
- *   <li>Each script leads its own process group; cancellation and timeouts kill the whole group,
- *       and so does the script's exit (background jobs it left running die with it, unless {@link
- *       Builder#killLeftoverProcesses(boolean)} is off).
- *   <li>The working directory is deleted afterwards unless the request asks to keep it.
+ *       through a shell command line. Scripts see a clean environment ({@link
+ *       HostEnvironment#clean()}) plus their own variables, unless the host asks otherwise.
+ *   <li>stdout and stderr are handed to the {@link LogSink} line by line, masked, timestamped, in
+ *       order within each stream; long lines are split, invalid UTF-8 is replaced, never fatal.
+ *   <li>Each script leads its own process group; cancellation, timeouts and its exit kill the whole
+ *       group (background jobs die with it unless {@link Builder#killLeftoverProcesses(boolean)} is
+ *       off).
  *   <li>{@link ScriptRequest#runAsUser()} runs the script as another OS user through {@code
- *       runuser} (or {@code sudo}); this needs the host to run as root.
+ *       runuser} (or {@code sudo}), without the host's environment; this needs the host to run as
+ *       root, and a base directory that user can traverse.
  * </ul>
  *
- * <p>How scripts start ({@link StartMode}): one JDK spawn per script by default; or, with {@link
- * StartMode#PERSISTENT_LAUNCHER}, a persistent launcher, one long-lived {@code bash} per transport,
- * forks each script into its own process group and reports its exit; output comes back over
- * loopback connections bound to the script by a random token, all read by one selector thread. A
- * script then costs a fork instead of a JDK spawn plus a {@code setsid} exec, and a burst of
- * scripts needs no thread per script. Scripts the launcher cannot take (run as another user,
- * variable names the shell treats specially) and every script when it cannot start are spawned one
- * process each ({@code setsid <interpreter> <script>}, two pooled reader threads per script), as
- * every script is in the default mode. The launcher is not the default yet: a script it starts is
- * the host's grandchild, not its child, and under a burst of scripts it was slower than spawning
- * (see {@code docs/local-and-dispatch.md}).
- *
- * <p>Threads: the launcher's output thread and one event thread per launcher process; in spawn mode
- * two pooled reader threads per running script plus the JDK's process reaper; one scheduler thread
- * for timeouts. {@link #start} writes the script and hands it to the launcher (or spawns it) on the
- * caller's thread and returns.
+ * <p>How scripts start ({@link StartMode}): by default a persistent launcher (a few long-lived
+ * {@code bash} processes) forks each script, and one selector thread reads every script's output,
+ * so that the transport's thread count stays bounded however many scripts run; a script is then a
+ * descendant of the host, not its child. {@link StartMode#SPAWN_PER_SCRIPT} spawns each script from
+ * the JVM instead (two reader threads each). See {@link LocalScriptRunner} for the threads.
  *
  * <p>Processes are started with the JDK's default launch mechanism ({@code POSIX_SPAWN} on Linux);
  * building this transport fails if the JVM was told to use {@code FORK}, which copies the JVM's
  * page tables on every spawn (tens of milliseconds with a large heap). Thread-safe.
  */
 public final class LocalProcessTransport implements WorkerTransport {
-  private static final Logger LOG = LoggerFactory.getLogger(LocalProcessTransport.class);
-
   /** Lines longer than this many bytes are split: 64 KiB. */
-  public static final int DEFAULT_MAX_LINE_BYTES = 64 * 1024;
+  public static final int DEFAULT_MAX_LINE_BYTES = LineSplitter.DEFAULT_MAX_LINE_BYTES;
 
   /** Below this much free disk space under the base directory, health is HAS_WARNINGS: 1 GiB. */
   public static final long DEFAULT_LOW_DISK_SPACE_BYTES = 1L << 30;
@@ -94,58 +77,28 @@ public final class LocalProcessTransport implements WorkerTransport {
   /** The system property that chooses the JDK's process launch mechanism. */
   public static final String LAUNCH_MECHANISM_PROPERTY = "jdk.lang.Process.launchMechanism";
 
-  private static final String[] USER_SWITCHERS = {"runuser", "sudo"};
-
   private final Path baseDirectory;
-  private final Map<ScriptSyntax, String> interpreters;
-  private final boolean inheritEnvironment;
-  private final int maxLineBytes;
+  private final WorkingDirectories workingDirectories;
   private final long lowDiskSpaceBytes;
-  private final boolean killLeftoverProcesses;
   private final TimeSource time;
-  private final ExecutorService io;
-  private final boolean ownsIo;
-  private final ScheduledExecutorService scheduler;
-  private final Executables executables;
-  private final ProcessTree processTree;
-  private final Optional<Path> setsid;
-  private final boolean runningAsRoot;
-  private final Set<LocalExecution> running = ConcurrentHashMap.newKeySet();
-  private final StartMode startMode;
-  private final Object launcherLock = new Object();
-  private Launcher launcher; // guarded by launcherLock
-  private boolean launcherFailed; // guarded by launcherLock
+  private final LocalScriptRunner runner;
   private volatile boolean closed;
-  private volatile boolean baseReady;
 
   private LocalProcessTransport(Builder b) {
     checkLaunchMechanism();
     this.baseDirectory = b.baseDirectory;
-    this.interpreters = new EnumMap<>(b.interpreters);
-    this.inheritEnvironment = b.inheritEnvironment;
-    this.maxLineBytes = b.maxLineBytes;
+    this.workingDirectories = new WorkingDirectories(baseDirectory);
+    if (Files.exists(baseDirectory, LinkOption.NOFOLLOW_LINKS)) {
+      try {
+        workingDirectories.ensureBase(false); // refuse an unsafe base now rather than per step
+      } catch (IOException e) {
+        throw new ConfigurationException(
+            "baseDirectory", "cannot use " + baseDirectory + ": " + e.getMessage(), e);
+      }
+    }
     this.lowDiskSpaceBytes = b.lowDiskSpaceBytes;
-    this.killLeftoverProcesses = b.killLeftoverProcesses;
     this.time = b.time;
-    this.executables = b.executables != null ? b.executables : Executables.fromEnvironment();
-    this.processTree = new ProcessTree(executables.find("kill"), executables.find("bash"));
-    this.setsid = executables.find("setsid");
-    if (setsid.isEmpty()) {
-      LOG.warn(
-          "'setsid' is not on PATH: cancelling a script kills only the processes still descended"
-              + " from it; orphaned background processes may survive. Install util-linux.");
-    }
-    this.runningAsRoot = isRoot();
-    this.startMode = b.startMode;
-    if (b.ioExecutor != null) {
-      this.io = b.ioExecutor;
-      this.ownsIo = false;
-    } else {
-      this.io = Executors.newCachedThreadPool(daemonThreads("workerpools-local-io-"));
-      this.ownsIo = true;
-    }
-    this.scheduler =
-        Executors.newSingleThreadScheduledExecutor(daemonThreads("workerpools-local-timer-"));
+    this.runner = b.runner.timeSource(b.time).build();
   }
 
   /** A transport with the defaults: base directory {@code <java.io.tmpdir>/workerpools-steps}. */
@@ -184,12 +137,9 @@ public final class LocalProcessTransport implements WorkerTransport {
     return baseDirectory;
   }
 
-  /**
-   * How scripts are started: through the persistent launcher, or one JDK spawn each. The {@link
-   * StartMode#PERSISTENT_LAUNCHER} mode falls back to spawning for scripts it cannot take.
-   */
+  /** How scripts are started (the persistent launcher by default). */
   public StartMode startMode() {
-    return startMode;
+    return runner.startMode();
   }
 
   /**
@@ -198,21 +148,26 @@ public final class LocalProcessTransport implements WorkerTransport {
    * after the launcher failed to start.
    */
   public boolean launcherActive() {
-    synchronized (launcherLock) {
-      return launcher != null && launcher.usable();
-    }
+    return runner.launcherActive();
   }
 
   /** The pids of the running launcher processes. For tests. */
   List<Long> launcherPids() {
-    synchronized (launcherLock) {
-      return launcher == null ? List.of() : launcher.pids();
-    }
+    return runner.launcherPids();
+  }
+
+  /** The loopback port of the running launcher, or -1. For tests. */
+  int launcherPort() {
+    return runner.launcherPort();
   }
 
   /** The number of scripts running now. */
   public int runningCount() {
-    return running.size();
+    return runner.runningCount();
+  }
+
+  boolean runningAsRoot() {
+    return runner.runningAsRoot();
   }
 
   @Override
@@ -235,14 +190,39 @@ public final class LocalProcessTransport implements WorkerTransport {
           false,
           null);
     }
-    LocalExecution exec = new LocalExecution(this, worker, request, sink);
-    if (closed) {
-      exec.fail("the local process transport is closed");
-      return exec;
+    String where = "worker '" + worker.name() + "' (" + worker.id() + ")";
+    Path dir;
+    try {
+      dir = closed ? null : workingDirectories.newStepDirectory();
+    } catch (UnsafeDirectoryException e) {
+      return runner.failed(request, sink, where, e.getMessage());
+    } catch (IOException | RuntimeException e) {
+      return runner.failed(
+          request, sink, where, "could not prepare the working directory on " + where + ": " + e);
     }
-    running.add(exec);
-    exec.launch();
-    return exec;
+    if (dir == null) {
+      return runner.failed(request, sink, where, "the local process transport is closed");
+    }
+    String script = io.workerpools.local.internal.Commands.scriptFileName(request.syntax());
+    Runnable cleanUp =
+        request.keepWorkingDirectory() ? () -> {} : () -> removeStepDirectory(dir, script, request);
+    return runner.start(request, dir, sink, where, cleanUp);
+  }
+
+  /**
+   * Two unlinks when the script left nothing behind (the usual case); a link-safe walk otherwise.
+   */
+  private static void removeStepDirectory(Path dir, String script, ScriptRequest request) {
+    if (request.files().isEmpty()) {
+      try {
+        Files.deleteIfExists(dir.resolve(script));
+        Files.delete(dir);
+        return;
+      } catch (IOException e) {
+        // not empty (the script made files): walk it
+      }
+    }
+    WorkingDirectories.deleteTree(dir);
   }
 
   @Override
@@ -253,11 +233,11 @@ public final class LocalProcessTransport implements WorkerTransport {
     Map<String, String> details = new LinkedHashMap<>();
     details.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
     details.put("launchMechanism", launchMechanism());
-    details.put("startMode", startMode.name());
+    details.put("startMode", runner.startMode().name());
     HealthStatus status;
     String message;
     try {
-      Files.createDirectories(baseDirectory);
+      workingDirectories.ensureBase(false);
       long free = Files.getFileStore(baseDirectory).getUsableSpace();
       details.put("freeDiskBytes", Long.toString(free));
       if (free < lowDiskSpaceBytes) {
@@ -293,55 +273,11 @@ public final class LocalProcessTransport implements WorkerTransport {
               .timeout(request.timeout())
               .build();
     }
-    List<String> stderr = new ArrayList<>();
-    HealthStatus diskStatus = status;
-    String diskMessage = message;
-    LogSink collect =
-        line -> {
-          if (line.source() == LogLine.Source.STDERR) {
-            synchronized (stderr) {
-              if (stderr.size() < 20) {
-                stderr.add(line.text());
-              }
-            }
-          }
-        };
-    return start(worker, script, collect)
+    HealthReport connectivity = new HealthReport(status, time.now(), elapsed(t0), message, details);
+    HealthScriptVerdict verdict = new HealthScriptVerdict();
+    return start(worker, script, verdict)
         .result()
-        .thenApply(
-            r -> {
-              HealthStatus s;
-              String m;
-              String err;
-              synchronized (stderr) {
-                err = String.join("; ", stderr);
-              }
-              if (r.outcome() != ScriptResult.Outcome.EXITED) {
-                s = HealthStatus.UNHEALTHY;
-                m = "health script " + r.outcome() + ": " + r.message();
-              } else if (r.exitCode().getAsInt() == 0) {
-                boolean warn = !err.isEmpty() || diskStatus == HealthStatus.HAS_WARNINGS;
-                s = warn ? HealthStatus.HAS_WARNINGS : HealthStatus.HEALTHY;
-                m = join(diskMessage, err);
-              } else if (r.exitCode().getAsInt() == HealthCheckRequest.WARNING_EXIT_CODE) {
-                s = HealthStatus.HAS_WARNINGS;
-                m = join(diskMessage, err.isEmpty() ? "health script reported warnings" : err);
-              } else {
-                s = HealthStatus.UNHEALTHY;
-                m =
-                    "health script exited with "
-                        + r.exitCode().getAsInt()
-                        + (err.isEmpty() ? "" : ": " + err);
-              }
-              return new HealthReport(s, time.now(), elapsed(t0), m, details);
-            });
-  }
-
-  private static String join(String a, String b) {
-    if (a.isEmpty()) {
-      return b;
-    }
-    return b.isEmpty() ? a : a + "; " + b;
+        .thenApply(r -> verdict.report(r, connectivity, time.now(), elapsed(t0)));
   }
 
   private Duration elapsed(long t0) {
@@ -351,225 +287,47 @@ public final class LocalProcessTransport implements WorkerTransport {
   /** Cancels every running script and stops this transport's threads. */
   @Override
   public void close() {
-    if (closed) {
-      return;
-    }
     closed = true;
-    for (LocalExecution e : List.copyOf(running)) {
-      e.cancel();
-    }
-    scheduler.shutdown();
-    synchronized (launcherLock) {
-      if (launcher != null) {
-        launcher.close(); // its output thread ends once the cancelled scripts have ended
-      }
-    }
-    // Cancelled scripts have been signalled (cancel kills on this transport's threads, which may
-    // still be busy): the helper stops once they are done with it; later kills spawn kill instead.
-    try {
-      io.execute(processTree::close);
-    } catch (java.util.concurrent.RejectedExecutionException e) {
-      processTree.close();
-    }
-    if (ownsIo) {
-      io.shutdown();
-    }
-  }
-
-  // ---- for LocalExecution ----
-
-  Path base() {
-    return baseDirectory;
-  }
-
-  /** Creates the base directory once (or again, when {@code force}: it was removed). */
-  void ensureBase(boolean force) throws IOException {
-    if (force || !baseReady) {
-      Files.createDirectories(baseDirectory);
-      baseReady = true;
-    }
-  }
-
-  Optional<Path> interpreter(ScriptSyntax syntax) {
-    return executables.find(interpreterCommand(syntax));
-  }
-
-  String interpreterCommand(ScriptSyntax syntax) {
-    return interpreters.get(syntax);
-  }
-
-  /**
-   * The persistent launcher, started on first use; null in {@link StartMode#SPAWN_PER_SCRIPT} mode,
-   * or if it could not start (logged once), or if this transport is closed.
-   */
-  Launcher launcher() {
-    if (startMode != StartMode.PERSISTENT_LAUNCHER) {
-      return null;
-    }
-    synchronized (launcherLock) {
-      if (closed) {
-        return null;
-      }
-      if (launcher != null) {
-        if (launcher.usable()) {
-          return launcher;
-        }
-        if (!launcherFailed) {
-          launcherFailed = true;
-          LOG.warn(
-              "the local launcher could not be restarted; scripts on the built-in worker are now"
-                  + " started one process each (StartMode.SPAWN_PER_SCRIPT)");
-        }
-        return null;
-      }
-      if (launcherFailed) {
-        return null;
-      }
-      launcherFailed = true; // until it has started
-      Optional<Path> bash = executables.find("bash");
-      if (bash.isEmpty()) {
-        LOG.warn("no 'bash' on PATH: scripts are started one process each, without the launcher");
-        return null;
-      }
-      Map<String, String> env = new LinkedHashMap<>();
-      if (inheritEnvironment) {
-        env.putAll(System.getenv());
-      } else if (System.getenv("PATH") != null) {
-        env.put("PATH", System.getenv("PATH"));
-      }
-      String unsupported = Launcher.unsupportedEnvironment(env);
-      if (unsupported != null) {
-        LOG.info(
-            "{}: scripts are started one process each, without the persistent launcher",
-            unsupported);
-        return null;
-      }
-      try {
-        launcher = Launcher.start(bash.get(), env);
-        launcherFailed = false;
-        return launcher;
-      } catch (IOException e) {
-        LOG.warn(
-            "the persistent local launcher could not start ({}); scripts are started one process"
-                + " each instead",
-            e.getMessage());
-        return null;
-      }
-    }
-  }
-
-  Optional<Path> setsid() {
-    return setsid;
-  }
-
-  Optional<Path> userSwitcher() {
-    for (String s : USER_SWITCHERS) {
-      Optional<Path> p = executables.find(s);
-      if (p.isPresent()) {
-        return p;
-      }
-    }
-    return Optional.empty();
-  }
-
-  boolean runningAsRoot() {
-    return runningAsRoot;
-  }
-
-  boolean inheritEnvironment() {
-    return inheritEnvironment;
-  }
-
-  int maxLineBytes() {
-    return maxLineBytes;
-  }
-
-  boolean killLeftoverProcesses() {
-    return killLeftoverProcesses;
-  }
-
-  TimeSource time() {
-    return time;
-  }
-
-  ExecutorService io() {
-    return io;
-  }
-
-  ScheduledExecutorService scheduler() {
-    return scheduler;
-  }
-
-  ProcessTree processTree() {
-    return processTree;
-  }
-
-  void finished(LocalExecution e) {
-    running.remove(e);
-  }
-
-  private static boolean isRoot() {
-    try {
-      Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-      return uid instanceof Integer i && i == 0;
-    } catch (IOException | RuntimeException e) {
-      return "root".equals(System.getProperty("user.name"));
-    }
-  }
-
-  private static ThreadFactory daemonThreads(String prefix) {
-    AtomicInteger n = new AtomicInteger();
-    return r -> {
-      Thread t = new Thread(r, prefix + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    };
+    runner.close();
   }
 
   /** How the transport starts scripts. */
   public enum StartMode {
     /**
-     * One long-lived {@code bash} launcher per transport forks each script into its own process
-     * group; a script costs a fork and the interpreter's exec instead of a JDK spawn plus {@code
-     * setsid}. Output comes back over loopback connections that only the script's random token
-     * opens; one thread reads every script's output. Scripts run as another user, and scripts whose
-     * variable names a shell cannot export, are spawned one process each; so is everything if the
-     * launcher cannot start (bash missing or built without {@code /dev/tcp}), with a log line.
+     * The default. A few long-lived {@code bash} launchers (one per CPU, up to 4) fork each script
+     * into its own process group; output comes back over loopback connections that only the
+     * script's random token opens, all read by one thread, so that running scripts cost no thread
+     * each. A script is the host's descendant, not its child. Scripts whose variable names a shell
+     * cannot export unchanged are spawned one process each; so is everything if the launcher cannot
+     * start (bash missing or built without {@code /dev/tcp}), with a log line.
      */
     PERSISTENT_LAUNCHER,
     /**
      * Each script is spawned by the JDK as {@code setsid <interpreter> <script>}, with two reader
-     * threads for its pipes.
+     * threads for its pipes and the JDK's reaper thread while it runs.
      */
     SPAWN_PER_SCRIPT
   }
 
   /**
    * Builds a {@link LocalProcessTransport}. Defaults: base directory {@code
-   * <java.io.tmpdir>/workerpools-steps}, interpreters {@code bash}, {@code sh}, {@code pwsh},
-   * {@code python3} looked up on {@code PATH}, the host's environment inherited, 64 KiB line cap, 1
-   * GiB low-disk warning, system time, an owned cached pool for pipe readers.
+   * <java.io.tmpdir>/workerpools-steps}, the persistent launcher, a clean environment ({@link
+   * HostEnvironment#clean()}), interpreters {@code bash}, {@code sh}, {@code pwsh}, {@code python3}
+   * looked up on {@code PATH}, 64 KiB line cap, 1 GiB low-disk warning, system time.
    */
   public static final class Builder {
     private Path baseDirectory = Path.of(System.getProperty("java.io.tmpdir"), "workerpools-steps");
-    private final Map<ScriptSyntax, String> interpreters = new EnumMap<>(ScriptSyntax.class);
-    private boolean inheritEnvironment = true;
-    private int maxLineBytes = DEFAULT_MAX_LINE_BYTES;
     private long lowDiskSpaceBytes = DEFAULT_LOW_DISK_SPACE_BYTES;
-    private boolean killLeftoverProcesses = true;
     private TimeSource time = TimeSource.system();
-    private ExecutorService ioExecutor;
-    private Executables executables;
-    private StartMode startMode = StartMode.SPAWN_PER_SCRIPT;
+    private final LocalScriptRunner.Builder runner = LocalScriptRunner.builder();
 
-    private Builder() {
-      interpreters.put(ScriptSyntax.BASH, "bash");
-      interpreters.put(ScriptSyntax.SH, "sh");
-      interpreters.put(ScriptSyntax.POWERSHELL, "pwsh");
-      interpreters.put(ScriptSyntax.PYTHON, "python3");
-    }
+    private Builder() {}
 
-    /** Where each script's working directory is created (created if missing). */
+    /**
+     * Where each script's working directory is created: created 0700 if missing; refused at {@link
+     * #build()} (or at the first step, if it appears later) if another user owns it or could write
+     * to it or to a directory above it ({@link UnsafeDirectoryException}).
+     */
     public Builder baseDirectory(Path dir) {
       if (dir == null) {
         throw new ConfigurationException("baseDirectory", "must be set");
@@ -583,22 +341,28 @@ public final class LocalProcessTransport implements WorkerTransport {
      * or a path ({@code /opt/python3.12/bin/python3}).
      */
     public Builder interpreter(ScriptSyntax syntax, String command) {
-      Objects.requireNonNull(syntax, "syntax");
-      if (command == null || command.isBlank()) {
-        throw new ConfigurationException(
-            "interpreter." + syntax.name().toLowerCase(Locale.ROOT),
-            "must name a command, for example 'bash' or '/usr/bin/python3'");
-      }
-      interpreters.put(syntax, command.trim());
+      runner.interpreter(syntax, command);
       return this;
     }
 
     /**
-     * Whether scripts see the host's environment variables (default true), plus the request's. When
-     * false they see only {@code PATH} and the request's variables.
+     * Which of the host's environment variables scripts see, besides their request's: {@link
+     * HostEnvironment#clean()} by default (PATH, HOME, LANG, TZ, TMPDIR and a few more; never a
+     * secret the host holds in its environment). A script run as another user never sees the host's
+     * environment.
+     */
+    public Builder hostEnvironment(HostEnvironment policy) {
+      runner.hostEnvironment(policy);
+      return this;
+    }
+
+    /**
+     * Whether scripts see the host's whole environment ({@link HostEnvironment#inherit()}) or a
+     * clean one ({@link HostEnvironment#clean()}, the default). Explicit on purpose: the host's
+     * environment often holds its own secrets. Never for a script run as another user.
      */
     public Builder inheritEnvironment(boolean inherit) {
-      this.inheritEnvironment = inherit;
+      runner.hostEnvironment(inherit ? HostEnvironment.inherit() : HostEnvironment.clean());
       return this;
     }
 
@@ -606,11 +370,7 @@ public final class LocalProcessTransport implements WorkerTransport {
      * Lines longer than this are split into pieces of at most this many bytes (1 KiB to 16 MiB).
      */
     public Builder maxLineBytes(int bytes) {
-      if (bytes < 1024 || bytes > (16 << 20)) {
-        throw new ConfigurationException(
-            "maxLineBytes", "must be between 1024 and 16777216 but was " + bytes);
-      }
-      this.maxLineBytes = bytes;
+      runner.maxLineBytes(bytes);
       return this;
     }
 
@@ -625,12 +385,11 @@ public final class LocalProcessTransport implements WorkerTransport {
 
     /**
      * Whether processes a script leaves running in the background are killed when it exits (default
-     * true: a step's result means its processes are gone). This costs a builtin {@code kill} in the
-     * launcher (or a pipe write to a long-lived group-kill helper in spawn mode). When off, a step
-     * whose background jobs keep its stdout or stderr open ends only when they exit or close it.
+     * true: a step's result means its processes are gone). When off, a step whose background jobs
+     * keep its stdout or stderr open ends only when they exit or close it.
      */
     public Builder killLeftoverProcesses(boolean kill) {
-      this.killLeftoverProcesses = kill;
+      runner.killLeftoverProcesses(kill);
       return this;
     }
 
@@ -640,28 +399,34 @@ public final class LocalProcessTransport implements WorkerTransport {
     }
 
     /**
-     * The executor that runs the pipe readers (two blocking tasks per running script). It must be
-     * able to run that many tasks at once (an unbounded or virtual-thread executor); the transport
-     * does not shut it down.
+     * The executor for blocking work: pipe readers of scripts spawned one process each (two tasks
+     * per such script while it runs) and kills. It must be able to run that many tasks at once (an
+     * unbounded or virtual-thread executor); the transport does not shut it down.
      */
     public Builder ioExecutor(ExecutorService executor) {
-      this.ioExecutor = Objects.requireNonNull(executor, "executor");
+      runner.ioExecutor(executor);
       return this;
     }
 
     /**
-     * How scripts are started: {@link StartMode#SPAWN_PER_SCRIPT} (the default) or {@link
-     * StartMode#PERSISTENT_LAUNCHER} (about twice as fast a start; falls back to spawning by itself
-     * when it cannot be used).
+     * How scripts are started: {@link StartMode#PERSISTENT_LAUNCHER} (the default: no thread per
+     * running script; falls back to spawning by itself when it cannot be used) or {@link
+     * StartMode#SPAWN_PER_SCRIPT}.
      */
     public Builder startMode(StartMode mode) {
-      this.startMode = Objects.requireNonNull(mode, "mode");
+      runner.startMode(mode);
       return this;
     }
 
     /** For tests: where executables are looked up. */
     Builder executables(Executables executables) {
-      this.executables = executables;
+      runner.executables(executables);
+      return this;
+    }
+
+    /** For tests: how long and how many loopback connections may stay silent. */
+    Builder launcherLimits(Launcher.Limits limits) {
+      runner.launcherLimits(limits);
       return this;
     }
 

@@ -48,28 +48,46 @@ public record Infrastructure(
       PoolId defaultPool,
       boolean builtInWorkerEnabled) {
     Map<PoolId, WorkerPool> p = new LinkedHashMap<>();
+    Map<PoolId, Integer> poolAt = new HashMap<>();
     int i = 0;
     for (WorkerPool pool : pools) {
-      if (p.put(pool.id(), pool) != null) {
+      Integer other = poolAt.putIfAbsent(pool.id(), i);
+      if (other != null) {
         throw new ConfigurationException(
             "pools[" + i + "].id",
-            "duplicate pool id '" + pool.id() + "'; pool ids must be unique");
+            "duplicate pool id '"
+                + pool.id()
+                + "' (also pools["
+                + other
+                + "]); pool ids must be unique");
       }
+      p.put(pool.id(), pool);
       i++;
     }
     Map<WorkerId, Worker> w = new LinkedHashMap<>();
+    Map<WorkerId, Integer> workerAt = new HashMap<>();
     i = 0;
     for (Worker worker : workers) {
-      if (w.put(worker.id(), worker) != null) {
+      Integer other = workerAt.putIfAbsent(worker.id(), i);
+      if (other != null) {
         throw new ConfigurationException(
             "workers[" + i + "].id",
-            "duplicate worker id '" + worker.id() + "'; worker ids must be unique");
+            "duplicate worker id '"
+                + worker.id()
+                + "' (also workers["
+                + other
+                + "]); worker ids must be unique");
       }
+      w.put(worker.id(), worker);
       i++;
     }
     return new Infrastructure(p, w, defaultPool, builtInWorkerEnabled);
   }
 
+  /**
+   * Checks the whole. Fields are named by position, in the maps' order, the way a configuration
+   * file names them ({@code pools[1].name}, {@code workers[2].pools}).
+   */
   private static void validate(
       Map<PoolId, WorkerPool> pools, Map<WorkerId, Worker> workers, PoolId defaultPool) {
     if (defaultPool == null) {
@@ -78,41 +96,49 @@ public record Infrastructure(
     if (!pools.containsKey(defaultPool)) {
       throw new ConfigurationException(
           "defaultPool",
-          "names pool '" + defaultPool + "', which does not exist; known pools: " + pools.keySet());
+          "pool '" + defaultPool + "' does not exist; known pools: " + pools.keySet());
     }
-    Map<String, PoolId> poolNames = new HashMap<>();
+    Map<String, Integer> poolNames = new HashMap<>();
+    int i = 0;
     for (WorkerPool p : pools.values()) {
-      PoolId other = poolNames.putIfAbsent(p.name(), p.id());
+      Integer other = poolNames.putIfAbsent(p.name(), i);
       if (other != null) {
         throw new ConfigurationException(
-            "pool " + p.id() + ".name",
-            "'" + p.name() + "' is already the name of pool '" + other + "'; names must be unique");
+            "pools[" + i + "].name",
+            "duplicate pool name '"
+                + p.name()
+                + "' (also pools["
+                + other
+                + "]); pool names must be unique");
       }
+      i++;
     }
-    Map<String, WorkerId> workerNames = new HashMap<>();
+    Map<String, Integer> workerNames = new HashMap<>();
+    i = 0;
     for (Worker w : workers.values()) {
+      String f = "workers[" + i + "]";
       if (w.isBuiltIn()) {
         throw new ConfigurationException(
-            "worker " + w.id() + ".id",
+            f + ".id",
             "'" + Worker.BUILT_IN_ID + "' is reserved for the built-in worker; choose another id");
       }
-      WorkerId other = workerNames.putIfAbsent(w.name(), w.id());
+      Integer other = workerNames.putIfAbsent(w.name(), i);
       if (other != null) {
         throw new ConfigurationException(
-            "worker " + w.id() + ".name",
-            "'"
+            f + ".name",
+            "duplicate worker name '"
                 + w.name()
-                + "' is already the name of worker '"
+                + "' (also workers["
                 + other
-                + "'; names must be unique");
+                + "]); worker names must be unique");
       }
       for (PoolId p : w.pools()) {
         if (!pools.containsKey(p)) {
           throw new ConfigurationException(
-              "worker " + w.id() + ".pools",
-              "names pool '" + p + "', which does not exist; known pools: " + pools.keySet());
+              f + ".pools", "pool '" + p + "' does not exist; known pools: " + pools.keySet());
         }
       }
+      i++;
     }
   }
 

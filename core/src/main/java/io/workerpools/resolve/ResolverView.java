@@ -1,7 +1,6 @@
 package io.workerpools.resolve;
 
 import io.workerpools.model.HealthReport;
-import io.workerpools.model.HealthStatus;
 import io.workerpools.model.Infrastructure;
 import io.workerpools.model.PoolId;
 import io.workerpools.model.ScriptSyntax;
@@ -14,7 +13,6 @@ import io.workerpools.store.LeaseRecord;
 import io.workerpools.store.StoreEvent;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -28,8 +26,6 @@ import java.util.Map;
  * <p>Not thread-safe: the resolver guards it with its lock.
  */
 final class ResolverView {
-  private static final ScriptSyntax[] SYNTAXES = ScriptSyntax.values();
-
   /** Affinity keys remembered (least recently used forgotten first). */
   static final int MAX_AFFINITY_KEYS = 100_000;
 
@@ -45,15 +41,7 @@ final class ResolverView {
   /** Set by {@link #apply}: the entry of the lease that ended, if any. */
   Object endedLease;
 
-  private final Map<String, WorkerId> affinity =
-      new LinkedHashMap<>(256, 0.75f, true) {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, WorkerId> eldest) {
-          return size() > MAX_AFFINITY_KEYS;
-        }
-      };
+  private final AffinityMemory affinity = new AffinityMemory(MAX_AFFINITY_KEYS);
 
   /** A lease this node holds: kept in the lease map in place of its record (one entry, not two). */
   interface Held {
@@ -70,74 +58,6 @@ final class ResolverView {
 
   static LeaseRecord recordOf(Object entry) {
     return entry instanceof Held h ? h.record() : (LeaseRecord) entry;
-  }
-
-  /** A worker's runtime state and its places in the indexes. */
-  static final class WorkerState {
-    final WorkerId id;
-
-    /** Null when the worker is not configured (removed while holding leases, or the built-in). */
-    Worker config;
-
-    HealthReport health;
-    boolean draining;
-    int leases;
-    SelectionIndex.Node[] nodes = new SelectionIndex.Node[0];
-    // Copies of what eligibility reads, kept here so the hot path touches one object per worker.
-    private boolean enabled;
-    private HealthStatus status;
-    private int cap;
-
-    WorkerState(WorkerId id) {
-      this.id = id;
-    }
-
-    void setConfig(Worker w) {
-      config = w;
-      enabled = w != null && w.enabled();
-      cap = w == null ? 0 : w.capOrMax();
-    }
-
-    void setHealth(HealthReport h) {
-      health = h;
-      status = h == null ? null : h.status();
-    }
-
-    /**
-     * Rule 2 for any syntax the worker runs (the index holds a node per syntax it runs, so syntax
-     * is settled by where the node sits).
-     */
-    boolean eligible() {
-      return Rules.passOver(enabled, draining, true, status, leases, cap) == null;
-    }
-
-    /** Rule 2 for one syntax. */
-    boolean eligibleFor(ScriptSyntax syntax) {
-      return config != null
-          && Rules.passOver(enabled, draining, config.canRun(syntax), status, leases, cap) == null;
-    }
-  }
-
-  /**
-   * The members of one pool and its per-syntax indexes.
-   *
-   * <p>Invariant (rule 1 reads {@code members.isEmpty()}, so it must hold, and {@link
-   * #inconsistencies} checks it): {@code members} is exactly the configured workers that name this
-   * pool, eligible or not; {@code bySyntax[x]} holds exactly the members that {@link
-   * Rules#passOver} lets take a step of syntax {@code x}.
-   */
-  static final class PoolIndex {
-    final Map<WorkerId, WorkerState> members = new LinkedHashMap<>();
-    final SelectionIndex[] bySyntax = new SelectionIndex[SYNTAXES.length];
-
-    /** Whether the pool exists (an index may outlive its pool briefly while events arrive). */
-    boolean exists;
-
-    PoolIndex() {
-      for (int i = 0; i < bySyntax.length; i++) {
-        bySyntax[i] = new SelectionIndex();
-      }
-    }
   }
 
   // ---- keeping current ----
@@ -337,8 +257,16 @@ final class ResolverView {
     refresh(s);
   }
 
-  private static void refresh(WorkerState s) {
+  /** The last turn given out. */
+  private long turns;
+
+  private void refresh(WorkerState s) {
     boolean eligible = s.eligible();
+    // A worker's nodes move together, so the first says whether they all enter a bucket now; the
+    // index keeps each bucket in entry order, which the turn records for the plain strategy.
+    if (eligible && s.nodes.length > 0 && s.nodes[0].bucket != s.leases) {
+      s.turn = ++turns;
+    }
     for (SelectionIndex.Node n : s.nodes) {
       n.index.place(n, eligible, s.leases);
     }
@@ -409,7 +337,9 @@ final class ResolverView {
       }
     }
     Worker chosen;
-    if (strategy == SelectionStrategy.FEWEST_LEASES) {
+    if (strategy instanceof SelectionStrategy.FewestLeases) {
+      // The index is this strategy's optimisation: the head of the lowest bucket is the candidate
+      // with the fewest leases and the lowest turn.
       WorkerState first = index.first().worker;
       lastSelected = first;
       chosen = first.config;
@@ -436,7 +366,7 @@ final class ResolverView {
     List<SelectionStrategy.Candidate> eligible = new ArrayList<>();
     for (WorkerState s : pi.members.values()) {
       if (s.eligibleFor(req.syntax())) {
-        eligible.add(new SelectionStrategy.Candidate(s.config, s.leases));
+        eligible.add(new SelectionStrategy.Candidate(s.config, s.leases, s.turn));
       }
     }
     Worker w = strategy.select(List.copyOf(eligible));
@@ -495,71 +425,32 @@ final class ResolverView {
         pool, choice, Resolution.Kind.NO_ELIGIBLE_WORKER, passed, waiting);
   }
 
-  // ---- checking ----
-
   /**
-   * Where this view disagrees with the store (empty when it agrees): pool members, index contents
-   * by {@link Rules#passOver}, and lease counts. For tests; a scan of everything.
+   * Where this view disagrees with the store (empty when it agrees); see {@link ViewConsistency}.
    */
   List<String> inconsistencies(InfrastructureStore store) {
-    List<String> out = new ArrayList<>();
-    Infrastructure infra = store.infrastructure();
-    Map<WorkerId, HealthReport> health = store.health();
-    java.util.Set<WorkerId> drainingNow = store.draining();
-    Map<WorkerId, Integer> counts = new HashMap<>();
-    for (LeaseRecord r : store.leases()) {
-      counts.merge(r.worker(), 1, Integer::sum);
-    }
-    if (!defaultPool.equals(infra.defaultPool())) {
-      out.add("default pool " + defaultPool + ", store says " + infra.defaultPool());
-    }
-    if (builtInEnabled != infra.builtInWorkerEnabled()) {
-      out.add("built-in worker enabled " + builtInEnabled);
-    }
-    for (PoolId p : infra.pools().keySet()) {
-      PoolIndex pi = indexes.get(p);
-      java.util.Set<WorkerId> configured = new java.util.HashSet<>();
-      for (Worker w : infra.workersIn(p)) {
-        configured.add(w.id());
-      }
-      java.util.Set<WorkerId> members =
-          pi == null ? java.util.Set.of() : new java.util.HashSet<>(pi.members.keySet());
-      if (!members.equals(configured)) {
-        out.add("pool " + p + " members " + members + ", configured " + configured);
-      }
-      for (ScriptSyntax x : SYNTAXES) {
-        java.util.Set<WorkerId> want = new java.util.HashSet<>();
-        for (Worker w : infra.workersIn(p)) {
-          HealthReport h = health.get(w.id());
-          if (Rules.passOver(
-                  w.enabled(),
-                  drainingNow.contains(w.id()),
-                  w.canRun(x),
-                  h == null ? null : h.status(),
-                  counts.getOrDefault(w.id(), 0),
-                  w.capOrMax())
-              == null) {
-            want.add(w.id());
-          }
-        }
-        java.util.Set<WorkerId> have =
-            pi == null ? java.util.Set.of() : pi.bySyntax[x.ordinal()].workers();
-        if (!have.equals(want)) {
-          out.add("index " + p + "/" + x + " holds " + have + ", Rules allow " + want);
-        }
-      }
-    }
-    for (WorkerId w : counts.keySet()) {
-      if (!workers.containsKey(w)) {
-        out.add("worker " + w + " holds leases the view does not count");
-      }
-    }
-    for (WorkerState s : workers.values()) {
-      int n = counts.getOrDefault(s.id, 0);
-      if (s.leases != n) {
-        out.add("worker " + s.id + " counted " + s.leases + " leases, store holds " + n);
-      }
-    }
-    return out;
+    return ViewConsistency.check(this, store);
+  }
+
+  // ---- for ViewConsistency ----
+
+  PoolId defaultPool() {
+    return defaultPool;
+  }
+
+  boolean builtInEnabled() {
+    return builtInEnabled;
+  }
+
+  PoolIndex index(PoolId pool) {
+    return indexes.get(pool);
+  }
+
+  Iterable<WorkerState> workerStates() {
+    return workers.values();
+  }
+
+  boolean knows(WorkerId w) {
+    return workers.containsKey(w);
   }
 }

@@ -18,13 +18,13 @@ final class SelectionIndex {
 
   /** A worker's place in one index. Linked while the worker is eligible, unlinked otherwise. */
   static final class Node {
-    final ResolverView.WorkerState worker;
+    final WorkerState worker;
     final SelectionIndex index;
     Node prev;
     Node next;
     int bucket = -1;
 
-    Node(ResolverView.WorkerState worker, SelectionIndex index) {
+    Node(WorkerState worker, SelectionIndex index) {
       this.worker = worker;
       this.index = index;
     }

@@ -13,6 +13,9 @@ public final class SensitiveMasker {
   /** What a sensitive value is replaced with. */
   public static final String MASK = "********";
 
+  /** The shortest line of a multi-line value that is masked on its own. */
+  private static final int MIN_MASKED_PART = 4;
+
   private static final SensitiveMasker NONE = new SensitiveMasker(List.of());
   private final List<String> values;
 
@@ -62,8 +65,29 @@ public final class SensitiveMasker {
     for (String v : values) {
       if (v.indexOf('\n') >= 0) {
         for (String part : v.split("\r?\n")) {
-          if (part.length() >= 4 && out.contains(part)) {
+          if (part.length() >= MIN_MASKED_PART && out.contains(part)) {
             out = out.replace(part, MASK);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * What a {@link LineSplitter} must never cut: each value that fits on one line, and each line of
+   * length at least {@value #MIN_MASKED_PART} of a multi-line value (the parts {@link #mask} masks
+   * on their own).
+   */
+  List<String> keptWhole() {
+    List<String> out = new ArrayList<>();
+    for (String v : values) {
+      if (v.indexOf('\n') < 0) {
+        out.add(v);
+      } else {
+        for (String part : v.split("\r?\n")) {
+          if (part.length() >= MIN_MASKED_PART) {
+            out.add(part);
           }
         }
       }

@@ -694,7 +694,8 @@ class HealthMonitorTest {
     scheduler.advance(INTERVAL.multipliedBy(3));
     assertThat(transport.calls()).hasSize(1);
     assertThat(store.health()).isEmpty();
-    assertThatThrownBy(() -> monitor.check(w.id())).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> monitor.check(w.id()))
+        .isInstanceOf(io.workerpools.ClosedException.class);
     monitor.close(); // idempotent
   }
 

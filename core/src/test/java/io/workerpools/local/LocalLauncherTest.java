@@ -70,7 +70,7 @@ class LocalLauncherTest {
 
     assertThat(LocalProcessTransport.create().startMode())
         .as("the default")
-        .isEqualTo(StartMode.SPAWN_PER_SCRIPT);
+        .isEqualTo(StartMode.PERSISTENT_LAUNCHER);
     assertThat(transport.launcherActive()).isTrue();
     assertThat(launchers).isNotEmpty();
     assertThat(transport.launcherPids()).as("launchers are reused").containsAll(launchers);

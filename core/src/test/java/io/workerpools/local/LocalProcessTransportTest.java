@@ -186,10 +186,11 @@ class LocalProcessTransportTest {
   }
 
   @Test
-  void withoutInheritingTheHostsEnvironmentScriptsSeeOnlyPathAndTheirOwnVariables() {
+  void withoutInheritingTheHostsEnvironmentScriptsSeeOnlyTheAllowListAndTheirOwnVariables() {
     String hostVar =
         System.getenv().keySet().stream()
-            .filter(k -> !k.equals("PATH") && k.matches("[A-Za-z_][A-Za-z0-9_]*"))
+            .filter(k -> !HostEnvironment.DEFAULT_NAMES.contains(k) && !k.startsWith("LC_"))
+            .filter(k -> k.matches("[A-Za-z_][A-Za-z0-9_]*"))
             .findFirst()
             .orElseThrow(
                 () -> new AssertionError("the test JVM has no environment variable but PATH"));
@@ -207,8 +208,13 @@ class LocalProcessTransportTest {
                   .build());
       assertThat(r.sink().stdout()).containsExactly("host=unset", "own=mine", "path-ok");
     }
-    Run inherited = run(ScriptRequest.bash("echo \"host=${" + hostVar + ":-unset}\""));
-    assertThat(inherited.sink().stdout()).containsExactly("host=" + System.getenv(hostVar));
+    Run clean = run(ScriptRequest.bash("echo \"host=${" + hostVar + ":-unset}\""));
+    assertThat(clean.sink().stdout()).as("the default").containsExactly("host=unset");
+    try (LocalProcessTransport t =
+        LocalProcessTransport.builder().baseDirectory(base).inheritEnvironment(true).build()) {
+      Run inherited = run(t, ScriptRequest.bash("echo \"host=${" + hostVar + ":-unset}\""));
+      assertThat(inherited.sink().stdout()).containsExactly("host=" + System.getenv(hostVar));
+    }
   }
 
   @Test

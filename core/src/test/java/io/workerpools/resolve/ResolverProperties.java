@@ -186,6 +186,10 @@ class ResolverProperties {
     final AutoCloseable counting;
 
     Run() {
+      this(SelectionStrategy.FEWEST_LEASES);
+    }
+
+    Run(SelectionStrategy strategy) {
       List<WorkerPool> pools = new ArrayList<>();
       for (int i = 0; i < POOLS; i++) {
         pools.add(WorkerPool.of("p" + i, "Pool " + i));
@@ -215,6 +219,7 @@ class ResolverProperties {
                 .nodeId("node-" + n)
                 .timeSource(time)
                 .leaseTtl(Duration.ofSeconds(10))
+                .selectionStrategy(strategy)
                 .automaticMaintenance(false)
                 .build();
       }
@@ -594,6 +599,36 @@ class ResolverProperties {
               ops.stream().anyMatch(op -> op instanceof MoveWorker || op instanceof RemoveWorker));
       Statistics.label("a pool's membership changed")
           .coverage(c -> c.check(true).percentage(pc -> pc >= 20));
+    }
+  }
+
+  @Property(tries = 150)
+  void theIndexChoosesExactlyWhatThePlainFewestLeasesStrategyChooses(
+      @ForAll("operations") List<Op> ops) throws Exception {
+    // The same strategy, hidden behind a lambda, so that the resolver cannot recognise it and
+    // hands it the scanned candidate list instead of reading its index.
+    SelectionStrategy plain = eligible -> SelectionStrategy.FEWEST_LEASES.select(eligible);
+    try (Run indexed = new Run().play(ops);
+        Run scanned = new Run(plain).play(ops)) {
+      assertThat(scanned.observations).hasSameSizeAs(indexed.observations);
+      int ties = 0;
+      for (int i = 0; i < indexed.observations.size(); i++) {
+        Observation a = indexed.observations.get(i);
+        Observation b = scanned.observations.get(i);
+        assertThat(a.lease() == null).isEqualTo(b.lease() == null);
+        if (a.lease() != null) {
+          assertThat(a.lease().worker().id())
+              .as("acquisition %s: %s", i, a.op())
+              .isEqualTo(b.lease().worker().id());
+          if (a.expected().size() > 1) {
+            ties++;
+          }
+        } else {
+          assertThat(a.failure().blocked()).isEqualTo(b.failure().blocked());
+        }
+      }
+      Statistics.label("a tie was broken").collect(ties > 0);
+      Statistics.label("a tie was broken").coverage(c -> c.check(true).count(n -> n >= 3));
     }
   }
 

@@ -7,6 +7,8 @@ import io.workerpools.model.HealthStatus;
 import io.workerpools.model.ScriptSyntax;
 import io.workerpools.model.Worker;
 import io.workerpools.transport.HealthCheckRequest;
+import io.workerpools.transport.HealthScriptVerdict;
+import io.workerpools.transport.LineSplitter;
 import io.workerpools.transport.LogLine;
 import io.workerpools.transport.LogSink;
 import io.workerpools.transport.ScriptExecution;
@@ -14,10 +16,8 @@ import io.workerpools.transport.ScriptRequest;
 import io.workerpools.transport.ScriptResult;
 import io.workerpools.transport.SensitiveMasker;
 import io.workerpools.transport.WorkerTransport;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -57,8 +57,10 @@ import java.util.stream.Stream;
  *       named with {@code -e NAME} and their values handed to the CLI through its own environment,
  *       so a secret never appears in a process list. Files are written to a fresh host directory
  *       mounted as the container's working directory.
- *   <li>Output is read line by line as it comes, masked with the request's {@link SensitiveMasker},
- *       and handed to the sink one line at a time (stdout and stderr never concurrently).
+ *   <li>Output is read as it comes through the shared {@link LineSplitter} (bounded lines, masked
+ *       with the request's {@link SensitiveMasker}, never cut inside a secret) and handed to the
+ *       sink one line at a time (stdout and stderr never concurrently). A health script's result is
+ *       read by the shared {@link HealthScriptVerdict}.
  *   <li>Exit codes are the container's; {@value #ENGINE_ERROR_EXIT_CODE} is the engine's own "could
  *       not run the container" and is reported as {@link ScriptResult.Outcome#COULD_NOT_START}.
  *   <li>Cancel and timeout run {@code <cli> kill <name>} (killing the client alone would leave the
@@ -228,40 +230,15 @@ public final class ContainerTransport implements WorkerTransport {
     Instant at = Instant.now();
     long t0 = System.nanoTime();
     if (request.healthScript().isPresent()) {
-      List<String> stderr = new ArrayList<>();
-      ScriptExecution e =
-          start(
-              worker,
-              request.healthScript().get(),
-              l -> {
-                if (l.source() == LogLine.Source.STDERR) {
-                  synchronized (stderr) {
-                    stderr.add(l.text());
-                  }
-                }
-              });
+      HealthScriptVerdict verdict = new HealthScriptVerdict();
+      ScriptExecution e = start(worker, request.healthScript().get(), verdict);
       timer.schedule(e::cancel, request.timeout().toMillis(), TimeUnit.MILLISECONDS);
+      HealthReport connected = HealthReport.of(HealthStatus.HEALTHY, at, Duration.ZERO, "");
       return e.result()
           .thenApply(
-              r -> {
-                Duration latency = Duration.ofNanos(System.nanoTime() - t0);
-                if (r.outcome() != ScriptResult.Outcome.EXITED) {
-                  return HealthReport.of(
-                      HealthStatus.UNAVAILABLE, at, latency, "health script: " + r.outcome());
-                }
-                int code = r.exitCode().getAsInt();
-                boolean warned;
-                synchronized (stderr) {
-                  warned = !stderr.isEmpty();
-                }
-                HealthStatus s =
-                    code == 0 && !warned
-                        ? HealthStatus.HEALTHY
-                        : code == 0 || code == HealthCheckRequest.WARNING_EXIT_CODE
-                            ? HealthStatus.HAS_WARNINGS
-                            : HealthStatus.UNHEALTHY;
-                return HealthReport.of(s, at, latency, "health script exited " + code);
-              });
+              r ->
+                  verdict.report(
+                      r, connected, Instant.now(), Duration.ofNanos(System.nanoTime() - t0)));
     }
     return CompletableFuture.supplyAsync(
         () -> {
@@ -401,15 +378,16 @@ public final class ContainerTransport implements WorkerTransport {
       CompletableFuture.allOf(out, err, p.onExit()).whenComplete((v, t) -> ended(p));
     }
 
+    /** Through the shared splitter: bounded lines, UTF-8 safe, masked, secrets never cut. */
     private void read(InputStream in, LogLine.Source source) {
-      try (BufferedReader r =
-          new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-        String line;
-        while ((line = r.readLine()) != null) {
-          deliver(source, masker.mask(line));
-        }
+      LineSplitter lines =
+          LineSplitter.masking(
+              LineSplitter.DEFAULT_MAX_LINE_BYTES, masker, text -> deliver(source, text));
+      try (in) {
+        lines.pump(in);
       } catch (IOException e) {
-        // The stream closed under us (the process was killed): nothing more to read.
+        // The stream closed under us (the process was killed): hand on what was read.
+        lines.finish();
       }
     }
 

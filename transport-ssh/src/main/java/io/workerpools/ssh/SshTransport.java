@@ -14,16 +14,14 @@ import io.workerpools.ssh.internal.RemoteExecution;
 import io.workerpools.ssh.internal.TransportContext;
 import io.workerpools.ssh.internal.WorkerConnection;
 import io.workerpools.transport.HealthCheckRequest;
-import io.workerpools.transport.LogLine;
+import io.workerpools.transport.HealthScriptVerdict;
 import io.workerpools.transport.LogSink;
 import io.workerpools.transport.ScriptExecution;
 import io.workerpools.transport.ScriptRequest;
-import io.workerpools.transport.ScriptResult;
 import io.workerpools.transport.WorkerTransport;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -302,42 +300,12 @@ public final class SshTransport implements WorkerTransport {
 
   private CompletionStage<HealthReport> runHealthScript(
       Worker worker, ScriptRequest script, Duration latency, Map<String, String> details) {
-    List<String> warnings = new ArrayList<>();
-    ScriptExecution e =
-        start(
-            worker,
-            script,
-            line -> {
-              if (line.source() == LogLine.Source.STDERR) {
-                synchronized (warnings) {
-                  warnings.add(line.text());
-                }
-              }
-            });
-    return e.result()
-        .thenApply(
-            r -> {
-              HealthStatus status;
-              String msg;
-              synchronized (warnings) {
-                msg = String.join("\n", warnings);
-              }
-              if (r.outcome() != ScriptResult.Outcome.EXITED) {
-                status = HealthStatus.UNHEALTHY;
-                msg = "health script: " + r.outcome() + ": " + r.message();
-              } else if (r.exitCode().getAsInt() == 0) {
-                status = msg.isEmpty() ? HealthStatus.HEALTHY : HealthStatus.HAS_WARNINGS;
-              } else if (r.exitCode().getAsInt() == HealthCheckRequest.WARNING_EXIT_CODE) {
-                status = HealthStatus.HAS_WARNINGS;
-              } else {
-                status = HealthStatus.UNHEALTHY;
-                msg =
-                    "health script exited with "
-                        + r.exitCode().getAsInt()
-                        + (msg.isEmpty() ? "" : ": " + msg);
-              }
-              return new HealthReport(status, Instant.now(), latency, msg, details);
-            });
+    HealthReport connectivity =
+        new HealthReport(HealthStatus.HEALTHY, Instant.now(), latency, "", details);
+    HealthScriptVerdict verdict = new HealthScriptVerdict();
+    return start(worker, script, verdict)
+        .result()
+        .thenApply(r -> verdict.report(r, connectivity, Instant.now(), latency));
   }
 
   private WorkerConnection connection(Worker worker) {

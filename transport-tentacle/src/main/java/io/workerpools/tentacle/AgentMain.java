@@ -34,6 +34,7 @@ public final class AgentMain {
           "  --home DIR          state directory: certificate, workspaces, files (default ./agent-home)",
           "  --trust THUMBPRINT  the host's certificate thumbprint (repeatable)",
           "  --backoff-ms MIN,MAX  polling reconnect back-off range (default 5000,120000)",
+          "  --max-frame BYTES   the largest frame accepted (default 16777216, at least 1024)",
           "  --shutdown finish|cancel  on SIGTERM, let running scripts finish (up to",
           "                      --shutdown-timeout SECONDS, default 30) or cancel them (default)",
           "  --help              this text");
@@ -62,6 +63,7 @@ public final class AgentMain {
     long maxBackoff = 120_000;
     TentacleAgent.ShutdownMode shutdownMode = TentacleAgent.ShutdownMode.CANCEL;
     int shutdownSeconds = 30;
+    int maxFrame = -1;
     try {
       for (int i = 0; i < args.length; i++) {
         String a = args[i];
@@ -115,6 +117,9 @@ public final class AgentMain {
                       : TentacleAgent.ShutdownMode.CANCEL;
               break;
             }
+          case "--max-frame":
+            maxFrame = intValue(args, ++i, a);
+            break;
           case "--shutdown-timeout":
             shutdownSeconds = intValue(args, ++i, a);
             break;
@@ -147,6 +152,9 @@ public final class AgentMain {
           TentacleAgent.builder(home).shutdown(shutdownMode, Duration.ofSeconds(shutdownSeconds));
       for (String t : trust) {
         b.trust(t);
+      }
+      if (maxFrame >= 0) {
+        b.maxFrameBytes(maxFrame);
       }
       if (command.equals("listen")) {
         if (port < 0) {

@@ -93,6 +93,12 @@ public final class TentacleAgent implements AutoCloseable {
 
   private TentacleAgent(Builder b) {
     this.config = b;
+    try {
+      io.workerpools.tentacle.internal.OwnerOnly.createDirectories(b.home);
+    } catch (IOException e) {
+      throw new ConfigurationException(
+          "home", "cannot create the agent's home " + b.home + ": " + e.getMessage(), e);
+    }
     this.certificate =
         b.certificate != null
             ? b.certificate
@@ -361,6 +367,8 @@ public final class TentacleAgent implements AutoCloseable {
       services.serve(in, out);
     } catch (IOException e) {
       logConnectionError(plain.getRemoteSocketAddress(), e);
+    } catch (RuntimeException e) {
+      LOG.warn("closed the connection from {}: {}", plain.getRemoteSocketAddress(), e.toString());
     } finally {
       established.release();
       sockets.remove(plain);
@@ -436,6 +444,9 @@ public final class TentacleAgent implements AutoCloseable {
               config.server,
               u != null ? u.getMessage() : e.getMessage());
         }
+      } catch (RuntimeException e) {
+        // Never the end of this thread: it is one of the agent's few ways to be reached.
+        LOG.warn("polling connection to {} failed unexpectedly", config.server, e);
       } finally {
         if (connected) {
           pollingConnected.decrementAndGet();

@@ -120,7 +120,7 @@ public final class TentacleCertificate {
     }
     TentacleCertificate c = generate(commonName);
     try {
-      Files.createDirectories(dir);
+      io.workerpools.tentacle.internal.OwnerOnly.createDirectories(dir);
       writeOwnerOnly(keyFile, pem(new JcaPKCS8Generator(c.privateKey, null)));
       Files.writeString(certFile, pem(c.certificate), StandardCharsets.US_ASCII);
     } catch (IOException e) {

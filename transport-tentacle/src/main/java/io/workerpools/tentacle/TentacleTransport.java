@@ -16,6 +16,7 @@ import io.workerpools.tentacle.internal.PollingListener;
 import io.workerpools.tentacle.internal.ProtocolViolationException;
 import io.workerpools.tentacle.internal.Wire;
 import io.workerpools.transport.HealthCheckRequest;
+import io.workerpools.transport.HealthScriptVerdict;
 import io.workerpools.transport.LogLine;
 import io.workerpools.transport.LogSink;
 import io.workerpools.transport.ScriptExecution;
@@ -385,40 +386,17 @@ public final class TentacleTransport implements WorkerTransport {
                     .healthScript()
                     .get()
                     .withExecutionId("health-" + java.util.UUID.randomUUID());
-            List<String> stderr = new ArrayList<>();
-            start(
-                    worker,
-                    script,
-                    line -> {
-                      if (line.source() == LogLine.Source.STDERR) {
-                        stderr.add(line.text());
-                      }
-                    })
+            HealthReport connectivity =
+                new HealthReport(HealthStatus.HEALTHY, Instant.now(), latency, "", details);
+            HealthScriptVerdict verdict = new HealthScriptVerdict();
+            start(worker, script, verdict)
                 .result()
                 .whenComplete(
-                    (r, e) -> {
-                      HealthStatus s;
-                      String msg;
-                      if (r.outcome() == ScriptResult.Outcome.EXITED
-                          && r.exitCode().getAsInt() == 0) {
-                        s = stderr.isEmpty() ? HealthStatus.HEALTHY : HealthStatus.HAS_WARNINGS;
-                        msg = String.join("\n", stderr);
-                      } else if (r.outcome() == ScriptResult.Outcome.EXITED
-                          && r.exitCode().getAsInt() == HealthCheckRequest.WARNING_EXIT_CODE) {
-                        s = HealthStatus.HAS_WARNINGS;
-                        msg = String.join("\n", stderr);
-                      } else {
-                        s = HealthStatus.UNHEALTHY;
-                        msg =
-                            "health script: "
-                                + r.outcome()
-                                + " "
-                                + r.exitCode()
-                                + " "
-                                + r.message();
-                      }
-                      f.complete(new HealthReport(s, Instant.now(), latency, msg, details));
-                    });
+                    (r, e) ->
+                        f.complete(
+                            e != null
+                                ? unavailable(t0, "health script: " + e.getMessage())
+                                : verdict.report(r, connectivity, Instant.now(), latency)));
           } catch (PeerConnection.PeerAuthenticationFailure e) {
             f.complete(unavailable(t0, "authentication failed: " + e.getMessage()));
           } catch (IOException | RemoteError | RuntimeException e) {

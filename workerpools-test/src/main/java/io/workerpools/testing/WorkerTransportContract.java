@@ -316,6 +316,80 @@ public abstract class WorkerTransportContract {
     assertThat(r.sink.lines()).noneSatisfy(l -> assertThat(l.text()).contains(secret));
   }
 
+  @Test
+  void aSecretSplitAcrossWritesIsMaskedOnStderrToo() {
+    String secret = "Spl1t-acr0ss-wr1tes";
+    Run r =
+        run(
+            ScriptRequest.builder(
+                    ScriptSyntax.BASH,
+                    String.join(
+                        "\n",
+                        "printf 'err=%s' \"${S:0:5}\" >&2",
+                        "sleep 0.2",
+                        "printf '%s' \"${S:5:7}\" >&2",
+                        "sleep 0.2",
+                        "printf '%s\\n' \"${S:12}\" >&2"))
+                .sensitiveEnv("S", secret)
+                .build());
+    assertThat(r.result.exitCode()).hasValue(0);
+    assertThat(r.sink.stderr()).containsExactly("err=" + SensitiveMasker.MASK);
+    assertThat(r.sink.lines()).noneSatisfy(l -> assertThat(l.text()).contains(secret));
+  }
+
+  @Test
+  void aSecretInsideALongerWordIsMaskedAndTheRestOfTheWordKept() {
+    String secret = "inW0rd-s3cret";
+    Run r =
+        run(
+            ScriptRequest.builder(
+                    ScriptSyntax.BASH,
+                    "echo \"prefix${S}suffix\"\necho \"${S}${S}\"\necho \"x${S}\" >&2")
+                .sensitiveEnv("S", secret)
+                .build());
+    assertThat(r.result.exitCode()).hasValue(0);
+    assertThat(r.sink.stdout())
+        .containsExactly(
+            "prefix" + SensitiveMasker.MASK + "suffix",
+            SensitiveMasker.MASK + SensitiveMasker.MASK);
+    assertThat(r.sink.stderr()).containsExactly("x" + SensitiveMasker.MASK);
+  }
+
+  /**
+   * A transport that cuts long lines into pieces must never cut inside a sensitive value: each
+   * piece is masked on its own, and the second half of a cut secret would escape the mask. The cut
+   * is found by printing a long line (so a transport's own limit is used, whatever it is), then a
+   * secret is printed so that the cut falls one, seven and all but one characters into it.
+   */
+  @Test
+  void aSecretStraddlingTheCutOfALongLineIsMasked() {
+    Run probe = run(bash("head -c 300000 /dev/zero | tr '\\0' x; echo"));
+    assertThat(probe.result.exitCode()).hasValue(0);
+    int cut = probe.sink.stdout().get(0).getBytes(StandardCharsets.UTF_8).length;
+    String secret = "str4ddle-T0ken-9f8e7d";
+    for (int offset : List.of(1, 7, secret.length() - 1)) {
+      Run r =
+          run(
+              ScriptRequest.builder(
+                      ScriptSyntax.BASH,
+                      "head -c "
+                          + (cut - offset)
+                          + " /dev/zero | tr '\\0' x; printf '%s\\n' \"$S\"; echo after")
+                  .sensitiveEnv("S", secret)
+                  .build());
+      assertThat(r.result.exitCode()).hasValue(0);
+      for (String t : r.sink.stdout()) {
+        for (int k = 0; k + 5 <= secret.length(); k++) {
+          assertThat(t)
+              .as("no 5 characters of the secret (cut %d, offset %d)", cut, offset)
+              .doesNotContain(secret.substring(k, k + 5));
+        }
+      }
+      assertThat(String.join("", r.sink.stdout()))
+          .isEqualTo("x".repeat(cut - offset) + SensitiveMasker.MASK + "after");
+    }
+  }
+
   // ---- cancellation and timeout ----
 
   @Test

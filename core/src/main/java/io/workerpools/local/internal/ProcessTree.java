@@ -121,10 +121,11 @@ public final class ProcessTree implements AutoCloseable {
   }
 
   private void startHelper() throws IOException {
-    Process p =
-        new ProcessBuilder(bash.get().toString(), "-c", HELPER)
-            .redirectError(ProcessBuilder.Redirect.DISCARD)
-            .start();
+    ProcessBuilder pb =
+        new ProcessBuilder(bash.get().toString(), "--norc", "--noprofile", "-c", HELPER)
+            .redirectError(ProcessBuilder.Redirect.DISCARD);
+    pb.environment().clear(); // it needs nothing, and scripts of this user could read it
+    Process p = pb.start();
     helper = p;
     helperIn = p.getOutputStream();
     Thread reader =

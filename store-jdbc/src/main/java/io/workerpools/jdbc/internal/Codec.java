@@ -248,7 +248,7 @@ public final class Codec {
     try {
       return MAPPER.writeValueAsString(n);
     } catch (JsonProcessingException e) {
-      throw new IllegalStateException("cannot encode " + n, e);
+      throw new io.workerpools.WorkerPoolsException("cannot encode " + n, e);
     }
   }
 

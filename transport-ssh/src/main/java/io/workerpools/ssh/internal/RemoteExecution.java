@@ -1,6 +1,7 @@
 package io.workerpools.ssh.internal;
 
 import io.workerpools.TransportException;
+import io.workerpools.transport.LineSplitter;
 import io.workerpools.transport.LogLine;
 import io.workerpools.transport.LogSink;
 import io.workerpools.transport.ScriptExecution;
@@ -139,8 +140,11 @@ public final class RemoteExecution implements ScriptExecution, WorkerConnection.
       retryOrFail(e);
       return;
     }
-    LineSplitter out = new LineSplitter(this::stdoutLine);
-    LineSplitter err = new LineSplitter(this::stderrLine);
+    // Unmasked: the bootstrap's markers are read raw; every line is masked before it leaves.
+    LineSplitter out =
+        LineSplitter.unmasked(LineSplitter.DEFAULT_MAX_LINE_BYTES, masker, this::stdoutLine);
+    LineSplitter err =
+        LineSplitter.unmasked(LineSplitter.DEFAULT_MAX_LINE_BYTES, masker, this::stderrLine);
     ch.setOut(out);
     ch.setErr(err);
     synchronized (lock) {

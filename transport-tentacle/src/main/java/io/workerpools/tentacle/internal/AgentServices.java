@@ -120,6 +120,14 @@ public final class AgentServices {
       }
     } catch (IllegalArgumentException e) {
       Frames.write(out, Wire.error(type, e.getMessage()));
+    } catch (java.io.UncheckedIOException e) {
+      LOG.warn("'{}' failed: {}", type, e.toString());
+      Frames.write(out, Wire.error(type, "the agent failed: " + e.getMessage()));
+    } catch (RuntimeException e) {
+      // A bug or an input nothing else caught: answered, and the connection goes on (in polling
+      // mode this connection's thread is the agent's only way to be reached).
+      LOG.warn("'{}' failed unexpectedly", type, e);
+      Frames.write(out, Wire.error(type, "the agent failed: " + e));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("the agent is shutting down", e);

@@ -33,7 +33,7 @@ public final class FileService {
     this.root = root.toAbsolutePath().normalize();
     this.reserveBytes = reserveBytes;
     try {
-      Files.createDirectories(this.root);
+      OwnerOnly.createDirectories(this.root);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException("cannot create " + root, e);
     }
@@ -130,52 +130,72 @@ public final class FileService {
     MessageDigest sha = sha256();
     long total = 0;
     Path tmp = null;
-    OutputStream out = null;
+    boolean moved = false;
     try {
-      if (refused == null) {
-        Files.createDirectories(target.getParent());
-        tmp = Files.createTempFile(target.getParent(), ".upload-", ".tmp");
-        out = Files.newOutputStream(tmp);
-      }
-      while (true) {
-        byte[] chunk = in.next();
-        if (chunk == null) {
-          throw new ProtocolViolationException("the connection closed inside an upload", true);
+      OutputStream out = null;
+      try {
+        if (refused == null) {
+          OwnerOnly.createDirectories(target.getParent());
+          tmp =
+              Files.createTempFile(
+                  target.getParent(), ".upload-", ".tmp", OwnerOnly.fileAttributes());
+          out = Files.newOutputStream(tmp);
         }
-        if (chunk.length == 0) {
-          break;
+        while (true) {
+          byte[] chunk = in.next();
+          if (chunk == null) {
+            throw new ProtocolViolationException("the connection closed inside an upload", true);
+          }
+          if (chunk.length == 0) {
+            break;
+          }
+          total += chunk.length;
+          if (total > Math.max(0, u.length())) {
+            // Never more than declared (the free-space check used the declared length); the
+            // rest of the stream is unknown, so the connection ends here.
+            throw new ProtocolViolationException(
+                "upload of '"
+                    + u.path()
+                    + "' is longer than its declared "
+                    + u.length()
+                    + " bytes; the upload is discarded",
+                true);
+          }
+          if (out != null) {
+            sha.update(chunk);
+            out.write(chunk);
+          }
         }
-        total += chunk.length;
+      } finally {
         if (out != null) {
-          sha.update(chunk);
-          out.write(chunk);
+          out.close();
         }
       }
+      if (refused != null) {
+        throw refused;
+      }
+      String digest = HexFormat.of().withUpperCase().formatHex(sha.digest());
+      if (total != u.length() || !digest.equalsIgnoreCase(u.sha256())) {
+        throw new IllegalArgumentException(
+            "upload of '"
+                + u.path()
+                + "' arrived damaged: expected "
+                + u.length()
+                + " bytes with SHA-256 "
+                + u.sha256()
+                + " but got "
+                + total
+                + " bytes with SHA-256 "
+                + digest);
+      }
+      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      moved = true;
+      return new FileInfo(target.toString(), total, digest);
     } finally {
-      if (out != null) {
-        out.close();
+      if (tmp != null && !moved) {
+        Files.deleteIfExists(tmp); // whatever went wrong: no .upload-*.tmp is left behind
       }
     }
-    if (refused != null) {
-      throw refused;
-    }
-    String digest = HexFormat.of().withUpperCase().formatHex(sha.digest());
-    if (total != u.length() || !digest.equalsIgnoreCase(u.sha256())) {
-      Files.deleteIfExists(tmp);
-      throw new IllegalArgumentException(
-          "upload of '"
-              + u.path()
-              + "' arrived damaged: expected "
-              + u.length()
-              + " bytes with SHA-256 "
-              + u.sha256()
-              + " but got "
-              + total
-              + " bytes with SHA-256 "
-              + digest);
-    }
-    Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    return new FileInfo(target.toString(), total, digest);
   }
 
   /** Describes a file to download (after confinement). */

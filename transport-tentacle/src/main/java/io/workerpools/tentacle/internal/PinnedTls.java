@@ -23,8 +23,11 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * agents while it runs). No chains, no CAs, no host-name checks: the thumbprint is the identity.
  */
 public final class PinnedTls {
-  /** The protocols offered, best first. */
-  public static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
+  /**
+   * The only protocol offered or accepted, on both sides: TLS 1.3 (its suites are all AEAD with
+   * forward secrecy; TLS 1.2 would let a peer pick CBC-SHA1 suites).
+   */
+  public static final String[] PROTOCOLS = {"TLSv1.3"};
 
   private PinnedTls() {}
 
@@ -67,7 +70,7 @@ public final class PinnedTls {
       KeyManagerFactory kmf =
           KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
       kmf.init(ks, pw);
-      SSLContext ctx = SSLContext.getInstance("TLS");
+      SSLContext ctx = SSLContext.getInstance("TLSv1.3");
       ctx.init(kmf.getKeyManagers(), new javax.net.ssl.TrustManager[] {new Pinned(trusted)}, null);
       return ctx;
     } catch (GeneralSecurityException | java.io.IOException e) {

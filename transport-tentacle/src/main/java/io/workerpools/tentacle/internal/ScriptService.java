@@ -103,7 +103,7 @@ public final class ScriptService implements AutoCloseable {
               return t;
             });
     try {
-      Files.createDirectories(root);
+      OwnerOnly.createDirectories(root);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create the work directory " + root, e);
     }
@@ -178,7 +178,13 @@ public final class ScriptService implements AutoCloseable {
     if (created) {
       // Spawned on this thread when the mutex is free at once (one thread hop less on the
       // critical path of a short script); handed to the pool when it must wait for it.
-      run.execute(s, false);
+      try {
+        run.execute(s, false);
+      } catch (RuntimeException e) {
+        // Never leave a run PENDING: whatever failed, it ends, and says why.
+        LOG.warn("cannot start ticket {}: {}", ticket, e.toString());
+        run.end("COULD_NOT_START", COULD_NOT_START, "the agent could not start it: " + e);
+      }
     }
     return run.awaitStatus(0, s.waitForMillis());
   }
@@ -286,7 +292,8 @@ public final class ScriptService implements AutoCloseable {
 
   private Run create(StartScript s, Path dir) {
     try {
-      Files.createDirectories(dir.resolve("work"));
+      OwnerOnly.createDirectories(dir);
+      OwnerOnly.createDirectories(dir.resolve("work"));
       State st = new State(s.ticket(), "PENDING", null, 0, "", System.currentTimeMillis(), 0);
       writeState(dir, st);
       SensitiveMasker masker =
@@ -312,7 +319,7 @@ public final class ScriptService implements AutoCloseable {
 
   static void writeState(Path dir, State s) throws IOException {
     Path tmp = dir.resolve("state.json.tmp");
-    Files.write(tmp, JSON.writeValueAsBytes(s));
+    OwnerOnly.write(tmp, JSON.writeValueAsBytes(s));
     try {
       Files.move(
           tmp,
@@ -375,7 +382,24 @@ public final class ScriptService implements AutoCloseable {
     }
     if (s.files() != null) {
       for (Messages.ScriptFileEntry f : s.files()) {
+        if (f == null || f.base64() == null) {
+          throw new IllegalArgumentException("'files' entries need a name and base64 content");
+        }
         FileService.checkRelative(f.name());
+      }
+    }
+    if (s.arguments() != null && s.arguments().contains(null)) {
+      throw new IllegalArgumentException("'arguments' must not contain null");
+    }
+    if (s.sensitiveValues() != null && s.sensitiveValues().contains(null)) {
+      throw new IllegalArgumentException("'sensitiveValues' must not contain null");
+    }
+    if (s.environment() != null) {
+      for (Map.Entry<String, String> e : s.environment().entrySet()) {
+        if (e.getKey() == null || e.getValue() == null || e.getKey().isEmpty()) {
+          throw new IllegalArgumentException(
+              "'environment' entry '" + e.getKey() + "' needs a non-empty name and a value");
+        }
       }
     }
   }
@@ -404,6 +428,7 @@ public final class ScriptService implements AutoCloseable {
     int pendingCode;
     String pendingMessage;
     BufferedWriter logWriter;
+    Thread waiter; // the thread waiting for this run's isolation mutex, if any
 
     Run(String ticket, Path dir, SensitiveMasker masker, State state) {
       this.ticket = ticket;
@@ -424,7 +449,8 @@ public final class ScriptService implements AutoCloseable {
       int permits = "FULL".equals(s.isolation()) ? MUTEX_PERMITS : 1;
       boolean acquired = false;
       try {
-        acquired = mutex.tryAcquire(permits);
+        // Timed, even with no wait: the untimed tryAcquire barges past scripts already waiting.
+        acquired = mutex.tryAcquire(permits, 0, TimeUnit.NANOSECONDS);
         if (!acquired && !mayBlock) {
           threads.execute(() -> execute(s, true));
           return;
@@ -438,7 +464,30 @@ public final class ScriptService implements AutoCloseable {
                   + ("FULL".equals(s.isolation()) ? "exclusive" : "shared")
                   + ") held by another script");
           long wait = s.mutexTimeoutMillis() <= 0 ? Long.MAX_VALUE : s.mutexTimeoutMillis();
-          acquired = mutex.tryAcquire(permits, wait, TimeUnit.MILLISECONDS);
+          synchronized (this) {
+            if (pendingEnd != null) {
+              endLocked(pendingEnd, pendingCode, pendingMessage);
+              return;
+            }
+            waiter = Thread.currentThread(); // cancel interrupts the wait
+          }
+          try {
+            acquired = mutex.tryAcquire(permits, wait, TimeUnit.MILLISECONDS);
+          } catch (InterruptedException e) {
+            synchronized (this) {
+              waiter = null;
+              if (pendingEnd != null) {
+                Thread.interrupted();
+                endLocked(pendingEnd, pendingCode, pendingMessage);
+                return;
+              }
+            }
+            throw e;
+          } finally {
+            synchronized (this) {
+              waiter = null;
+            }
+          }
           if (!acquired) {
             end(
                 "MUTEX_TIMEOUT",
@@ -453,7 +502,11 @@ public final class ScriptService implements AutoCloseable {
             return;
           }
         }
-        spawn(s);
+        try {
+          spawn(s);
+        } catch (RuntimeException e) {
+          end("COULD_NOT_START", COULD_NOT_START, "the agent could not start it: " + e);
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         end("CANCELLED", CANCELLED, "the agent shut down before the script started");
@@ -492,12 +545,12 @@ public final class ScriptService implements AutoCloseable {
       Path work = dir.resolve("work");
       Path script = dir.resolve(interp[1]);
       try {
-        Files.writeString(script, s.body(), StandardCharsets.UTF_8);
+        OwnerOnly.write(script, s.body().getBytes(StandardCharsets.UTF_8));
         if (s.files() != null) {
           for (Messages.ScriptFileEntry f : s.files()) {
             Path target = FileService.confine(work, f.name());
-            Files.createDirectories(target.getParent());
-            Files.write(target, Base64.getDecoder().decode(f.base64()));
+            OwnerOnly.createDirectories(target.getParent());
+            OwnerOnly.write(target, Base64.getDecoder().decode(f.base64()));
           }
         }
       } catch (IOException | IllegalArgumentException e) {
@@ -618,6 +671,9 @@ public final class ScriptService implements AutoCloseable {
           pendingMessage = message;
         }
         p = process;
+        if (waiter != null) {
+          waiter.interrupt(); // waiting for its mutex: ends now, not when the mutex frees
+        }
       }
       if (p != null) {
         killTree(p);
@@ -633,6 +689,7 @@ public final class ScriptService implements AutoCloseable {
       log.add(e);
       try {
         if (logWriter == null) {
+          OwnerOnly.create(dir.resolve("log.jsonl"));
           logWriter =
               Files.newBufferedWriter(
                   dir.resolve("log.jsonl"),

@@ -1,8 +1,7 @@
-package io.workerpools.local;
+package io.workerpools.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.workerpools.local.internal.LineSplitter;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -20,7 +19,7 @@ class LineSplitterTest {
 
   private static List<String> split(byte[] bytes, int max, int chunk) {
     List<String> out = new ArrayList<>();
-    LineSplitter s = new LineSplitter(max, out::add);
+    LineSplitter s = LineSplitter.masking(max, SensitiveMasker.none(), out::add);
     for (int i = 0; i < bytes.length; i += chunk) {
       s.accept(bytes, i, Math.min(chunk, bytes.length - i));
     }
@@ -31,7 +30,7 @@ class LineSplitterTest {
   @Test
   void crlfAndAMissingFinalNewlineAreHandled() throws IOException {
     List<String> out = new ArrayList<>();
-    new LineSplitter(1024, out::add)
+    LineSplitter.masking(1024, SensitiveMasker.none(), out::add)
         .pump(new ByteArrayInputStream("a\r\nb\n\nc".getBytes(StandardCharsets.UTF_8)));
     assertThat(out).containsExactly("a", "b", "", "c");
   }
@@ -60,7 +59,7 @@ class LineSplitterTest {
     String secret = "s3cr3t-T0ken-9f";
     String line = "x".repeat(padding) + secret + "y".repeat(padding) + secret + "z";
     List<String> out = new ArrayList<>();
-    LineSplitter s = new LineSplitter(32, List.of(secret), out::add);
+    LineSplitter s = LineSplitter.unmasked(32, SensitiveMasker.of(List.of(secret)), out::add);
     byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
     for (int i = 0; i < bytes.length; i += chunk) {
       s.accept(bytes, i, Math.min(chunk, bytes.length - i));

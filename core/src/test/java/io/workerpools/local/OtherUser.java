@@ -1,0 +1,100 @@
+package io.workerpools.local;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A throwaway local OS user for tests that need a second, hostile user on the host (as the SSH
+ * tests make one): created with {@code useradd}, removed with {@code userdel} on close. Needs the
+ * tests to run as root, as CI does; otherwise it fails saying so.
+ */
+final class OtherUser implements AutoCloseable {
+  final String name;
+  final int uid;
+  private final List<Process> started = new ArrayList<>();
+
+  private OtherUser(String name, int uid) {
+    this.name = name;
+    this.uid = uid;
+  }
+
+  static OtherUser create() {
+    try {
+      Object me = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+      if (!Integer.valueOf(0).equals(me)) {
+        throw new AssertionError(
+            "this test needs a second local user, which only root can create; run the tests as"
+                + " root (as CI does)");
+      }
+      String name = "wpl" + UUID.randomUUID().toString().replace("-", "").substring(0, 8);
+      run(List.of("useradd", "-M", "-d", "/nonexistent", "-s", "/bin/bash", name));
+      String uid = run(List.of("id", "-u", name)).trim();
+      return new OtherUser(name, Integer.parseInt(uid));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Runs a bash command line as this user; returns its output (stdout and stderr). */
+  String bash(String script, String... args) {
+    List<String> cmd = new ArrayList<>(List.of("runuser", "-u", name, "--", "bash", "-c", script));
+    cmd.add("as-" + name);
+    cmd.addAll(List.of(args));
+    return run(cmd);
+  }
+
+  /** Starts a bash command line as this user without waiting for it. */
+  Process start(String script, String... args) {
+    List<String> cmd = new ArrayList<>(List.of("runuser", "-u", name, "--", "bash", "-c", script));
+    cmd.add("as-" + name);
+    cmd.addAll(List.of(args));
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      synchronized (started) {
+        started.add(p);
+      }
+      return p;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static String run(List<String> cmd) {
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      p.getOutputStream().close();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!p.waitFor(60, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new AssertionError(cmd + " did not finish in 60 s");
+      }
+      if (p.exitValue() != 0) {
+        throw new AssertionError(cmd + " exited with " + p.exitValue() + ": " + out);
+      }
+      return out;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    synchronized (started) {
+      for (Process p : started) {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+      }
+    }
+    run(List.of("userdel", name));
+  }
+}
