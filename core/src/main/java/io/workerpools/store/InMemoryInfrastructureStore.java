@@ -111,6 +111,7 @@ public final class InMemoryInfrastructureStore implements InfrastructureStore {
         return;
       }
       infra = infra.withoutWorker(worker);
+      leaseCounts.remove(worker, 0);
       health.remove(worker);
       draining.remove(worker);
       fire(new StoreEvent.WorkerRemoved(previous));
@@ -124,6 +125,9 @@ public final class InMemoryInfrastructureStore implements InfrastructureStore {
       infra = Objects.requireNonNull(next, "infrastructure");
       health.keySet().retainAll(next.workers().keySet());
       draining.retainAll(next.workers().keySet());
+      leaseCounts
+          .entrySet()
+          .removeIf(e -> e.getValue() == 0 && !next.workers().containsKey(e.getKey()));
       for (Worker w : prev.workers().values()) {
         if (!next.workers().containsKey(w.id())) {
           fire(new StoreEvent.WorkerRemoved(w));
@@ -287,7 +291,16 @@ public final class InMemoryInfrastructureStore implements InfrastructureStore {
   }
 
   private void end(LeaseRecord r, boolean expired) {
-    leaseCounts.computeIfPresent(r.worker(), (k, v) -> v <= 1 ? null : v - 1);
+    WorkerId w = r.worker();
+    Integer held = leaseCounts.get(w);
+    if (held != null) {
+      // A configured worker keeps its entry at zero, so the next lease on it allocates no entry.
+      if (held > 1 || infra.workers().containsKey(w)) {
+        leaseCounts.put(w, held - 1);
+      } else {
+        leaseCounts.remove(w);
+      }
+    }
     fire(new StoreEvent.LeaseEnded(r, expired));
   }
 

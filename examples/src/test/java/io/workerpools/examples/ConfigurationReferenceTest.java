@@ -60,10 +60,10 @@ class ConfigurationReferenceTest {
   @Test
   void everyFieldOfTheInfrastructureFileIsDocumentedWithItsPath() throws Exception {
     Set<String> paths = new TreeSet<>();
-    paths.addAll(fieldsOf("InfrastructureLoader$FileModel", ""));
-    paths.addAll(fieldsOf("InfrastructureLoader$PoolModel", "pools[]."));
-    paths.addAll(fieldsOf("InfrastructureLoader$WorkerModel", "workers[]."));
-    paths.addAll(fieldsOf("InfrastructureLoader$EndpointModel", "workers[].endpoint."));
+    paths.addAll(fieldsOf("FileShape$FileModel", ""));
+    paths.addAll(fieldsOf("FileShape$PoolModel", "pools[]."));
+    paths.addAll(fieldsOf("FileShape$WorkerModel", "workers[]."));
+    paths.addAll(fieldsOf("FileShape$EndpointModel", "workers[].endpoint."));
     assertThat(paths).contains("pools[].default", "workers[].maxConcurrentSteps");
     List<String> missing = new ArrayList<>();
     for (String p : paths) {
