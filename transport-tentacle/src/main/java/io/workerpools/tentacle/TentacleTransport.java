@@ -1,70 +1,71 @@
 package io.workerpools.tentacle;
 
-import io.workerpools.AuthenticationException;
 import io.workerpools.ConfigurationException;
 import io.workerpools.TransportException;
 import io.workerpools.model.Endpoint;
 import io.workerpools.model.HealthReport;
 import io.workerpools.model.HealthStatus;
 import io.workerpools.model.Worker;
+import io.workerpools.tentacle.internal.CallSettings;
+import io.workerpools.tentacle.internal.Caller;
 import io.workerpools.tentacle.internal.FileService;
+import io.workerpools.tentacle.internal.FileTransfer;
 import io.workerpools.tentacle.internal.Frames;
 import io.workerpools.tentacle.internal.ListeningPool;
 import io.workerpools.tentacle.internal.Messages;
 import io.workerpools.tentacle.internal.PeerConnection;
 import io.workerpools.tentacle.internal.PollingListener;
-import io.workerpools.tentacle.internal.ProtocolViolationException;
-import io.workerpools.tentacle.internal.Wire;
+import io.workerpools.tentacle.internal.RemoteScript;
+import io.workerpools.tentacle.internal.Target;
+import io.workerpools.tentacle.internal.Targets;
 import io.workerpools.transport.HealthCheckRequest;
 import io.workerpools.transport.HealthScriptVerdict;
-import io.workerpools.transport.LogLine;
 import io.workerpools.transport.LogSink;
 import io.workerpools.transport.ScriptExecution;
 import io.workerpools.transport.ScriptRequest;
 import io.workerpools.transport.ScriptResult;
-import io.workerpools.transport.SensitiveMasker;
 import io.workerpools.transport.WorkerTransport;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.URI;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.CancellationException;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.LockSupport;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The host side of the Tentacle transport: runs scripts on agents in listening mode (endpoint kind
  * {@value #LISTENING}, address {@code https://host:port}, property {@code thumbprint}) and polling
- * mode (kind {@value #POLLING}, address {@code poll://SUBSCRIPTION}, property {@code thumbprint}).
+ * mode (kind {@value #POLLING}, address {@code poll://SUBSCRIPTION}, property {@code thumbprint});
+ * see {@link TentacleEndpoint}.
  *
  * <p>Calls are blocking request/reply exchanges run on the transport's bounded pool ({@link
- * Builder#threads}); a running script holds a thread only while one status call is held open on the
- * agent (at most {@link Builder#statusHold}), then the next status call is queued again, so many
- * scripts share the pool fairly. Idempotent calls (start with its host-made ticket, status, cancel,
- * capabilities) are retried on network errors within {@link Builder#retryWindow}; authentication
- * failures are never retried.
+ * Builder#threads}), each under an absolute deadline; a running script holds a thread only while
+ * one status call is held open on the agent (at most {@link Builder#statusHold}), then the next
+ * status call is queued again, so many scripts share the pool fairly. Idempotent calls (start with
+ * its host-made ticket, status, cancel, capabilities) are retried on network errors within {@link
+ * Builder#retryWindow}; authentication failures are never retried. Every reply is checked; a bad
+ * one ends the script {@code WORKER_LOST}. The host enforces a script's timeout itself ({@link
+ * Builder#timeoutGrace}) and a cancel always completes ({@link Builder#cancelGrace}).
+ *
+ * <p>The polling port authenticates connections on its own bounded handshake budget ({@link
+ * Builder#maxPendingHandshakes}, {@link Builder#handshakeTimeout}), apart from the pool.
  */
 public final class TentacleTransport implements WorkerTransport {
   /** The endpoint kind of a listening agent. */
@@ -76,17 +77,16 @@ public final class TentacleTransport implements WorkerTransport {
   /** The default port of a listening agent. */
   public static final int DEFAULT_AGENT_PORT = 10933;
 
-  private static final Logger LOG = LoggerFactory.getLogger(TentacleTransport.class);
-
   private final Builder config;
   private final TentacleCertificate certificate;
   private final ThreadPoolExecutor executor;
-  private final ScheduledExecutorService timer;
+  private final ScheduledThreadPoolExecutor timer;
   private final ListeningPool pool;
   private final PollingListener polling;
+  private final Caller caller;
+  private final FileTransfer files;
   private final AtomicInteger threadNo = new AtomicInteger();
-  private final java.util.Set<Execution> running =
-      java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final Set<RemoteScript> running = ConcurrentHashMap.newKeySet();
 
   private TentacleTransport(Builder b) {
     this.config = b;
@@ -105,20 +105,39 @@ public final class TentacleTransport implements WorkerTransport {
             });
     executor.allowCoreThreadTimeOut(true);
     this.timer =
-        Executors.newSingleThreadScheduledExecutor(
+        new ScheduledThreadPoolExecutor(
+            1,
             r -> {
               Thread t = new Thread(r, "tentacle-timer");
               t.setDaemon(true);
               return t;
             });
+    timer.setRemoveOnCancelPolicy(true);
+    this.caller =
+        new Caller(
+            new CallSettings(
+                b.retryWindow,
+                b.statusHold,
+                b.callTimeout,
+                b.collectTimeout,
+                b.timeoutGrace,
+                b.cancelGrace));
+    this.files = new FileTransfer(b.callTimeout);
     this.pool =
         new ListeningPool(
-            certificate, b.connectTimeout, b.probeAfter, b.maxIdlePerAgent, b.maxFrameBytes);
+            certificate, b.connectTimeout, b.probeAfter, b.maxIdlePerAgent, b.maxFrameBytes, timer);
     this.polling =
         b.pollingBind == null
             ? null
             : new PollingListener(
-                certificate, b.pollingBind, executor, timer, b.heartbeat, b.maxFrameBytes);
+                certificate,
+                b.pollingBind,
+                executor,
+                timer,
+                b.heartbeat,
+                b.maxFrameBytes,
+                b.maxPendingHandshakes,
+                b.handshakeTimeout);
   }
 
   /** A builder; {@code certificate} is this host's identity (agents trust its thumbprint). */
@@ -144,15 +163,60 @@ public final class TentacleTransport implements WorkerTransport {
   /**
    * Binds a polling subscription to the agent thumbprint allowed to serve it, so that the agent may
    * connect before any step needs it. (Using a polling worker binds it too.)
+   *
+   * @throws ConfigurationException if it is bound to another thumbprint (use {@link
+   *     #rebindPollingAgent})
    */
   public void registerPollingAgent(String subscription, String thumbprint) {
     requirePolling()
         .bind(subscription, TentacleCertificate.normalizeThumbprint("thumbprint", thumbprint));
   }
 
+  /**
+   * Binds a polling subscription to a new agent thumbprint (a rotated or replaced agent key): the
+   * connections made with the old certificate are closed at once. Using a polling worker whose
+   * endpoint thumbprint changed in the store does the same.
+   */
+  public void rebindPollingAgent(String subscription, String thumbprint) {
+    requirePolling()
+        .rebind(subscription, TentacleCertificate.normalizeThumbprint("thumbprint", thumbprint));
+  }
+
+  /**
+   * Revokes a polling subscription's agent (a compromised key): its binding is removed, its open
+   * connections are closed at once and its certificate is refused from now on.
+   */
+  public void revokePollingAgent(String subscription) {
+    requirePolling().unbind(subscription);
+  }
+
+  /**
+   * Connections opened (attempted) to listening agents so far, successful or not: a reused pooled
+   * connection does not count, each retry does (monitoring, tests).
+   */
+  public long listeningConnectionsOpened() {
+    return pool.opened();
+  }
+
   /** Idle polling connections of a subscription (monitoring, tests). */
   public int idlePollingConnections(String subscription) {
     return requirePolling().idleConnections(subscription);
+  }
+
+  /** Open authenticated polling connections of a subscription, idle or busy (monitoring, tests). */
+  public int pollingConnections(String subscription) {
+    return requirePolling().connections(subscription);
+  }
+
+  /** Connections to the polling port still in their handshake (monitoring, tests). */
+  public int pendingPollingHandshakes() {
+    return requirePolling().pendingHandshakes();
+  }
+
+  /** Unauthenticated polling connections closed to make room (evicted) or at their deadline. */
+  public long pollingHandshakesDropped() {
+    PollingListener l = requirePolling();
+    return l.handshakesEvicted() + l.handshakesTimedOut();
   }
 
   private PollingListener requirePolling() {
@@ -170,186 +234,17 @@ public final class TentacleTransport implements WorkerTransport {
     return LISTENING.equals(endpoint.kind()) || POLLING.equals(endpoint.kind());
   }
 
-  // ---------------------------------------------------------------- targets
-
-  /** Where one worker's calls go. */
-  private interface Target {
-    byte[] exchange(byte[] request, Duration replyTimeout, Duration collectTimeout)
-        throws IOException;
-
-    PeerConnection direct() throws IOException;
-
-    void release(PeerConnection c);
-  }
-
   private Target target(Worker worker) {
-    Endpoint e = worker.endpoint();
-    if (!supports(e)) {
-      throw new ConfigurationException(
-          "worker " + worker.id() + ".endpoint.kind",
-          "'"
-              + e.kind()
-              + "' is not served by the Tentacle transport; use "
-              + LISTENING
-              + " or "
-              + POLLING);
+    TentacleEndpoint e = TentacleEndpoint.of(worker);
+    String thumbprint = e.thumbprint();
+    if (!e.polling()) {
+      return Targets.listening(pool, e.address().orElseThrow(), thumbprint);
     }
-    String thumbprint =
-        TentacleCertificate.normalizeThumbprint(
-            "worker " + worker.id() + ".endpoint.properties.thumbprint", e.require("thumbprint"));
-    if (LISTENING.equals(e.kind())) {
-      InetSocketAddress address = listeningAddress(worker, e.address());
-      return new Target() {
-        @Override
-        public byte[] exchange(byte[] request, Duration replyTimeout, Duration collectTimeout)
-            throws IOException {
-          PeerConnection c = pool.acquire(address, thumbprint);
-          try {
-            byte[] reply = c.exchange(request, replyTimeout);
-            pool.release(address, thumbprint, c);
-            return reply;
-          } catch (IOException | RuntimeException ex) {
-            c.close();
-            throw ex;
-          }
-        }
-
-        @Override
-        public PeerConnection direct() throws IOException {
-          return pool.acquire(address, thumbprint);
-        }
-
-        @Override
-        public void release(PeerConnection c) {
-          pool.release(address, thumbprint, c);
-        }
-      };
-    }
-    String subscription = subscriptionOf(worker, e.address());
+    String subscription = e.subscription().orElseThrow();
     PollingListener l = requirePolling();
-    l.bind(subscription, thumbprint);
-    return new Target() {
-      @Override
-      public byte[] exchange(byte[] request, Duration replyTimeout, Duration collectTimeout)
-          throws IOException {
-        PollingListener.Pending p = l.send(subscription, request, collectTimeout, replyTimeout);
-        try {
-          return p.reply().get();
-        } catch (InterruptedException ex) {
-          p.cancel();
-          Thread.currentThread().interrupt();
-          throw new IOException("interrupted while waiting for the polling agent", ex);
-        } catch (CancellationException ex) {
-          throw new IOException("the request was cancelled", ex);
-        } catch (ExecutionException ex) {
-          if (ex.getCause() instanceof IOException) {
-            throw (IOException) ex.getCause();
-          }
-          throw new IOException(ex.getCause());
-        }
-      }
-
-      @Override
-      public PeerConnection direct() {
-        throw new ConfigurationException(
-            "worker " + worker.id(), "file transfer to polling agents is not supported yet");
-      }
-
-      @Override
-      public void release(PeerConnection c) {}
-    };
-  }
-
-  static InetSocketAddress listeningAddress(Worker worker, String address) {
-    try {
-      URI u = URI.create(address);
-      if (!"https".equals(u.getScheme()) || u.getHost() == null) {
-        throw new IllegalArgumentException("not https://host:port");
-      }
-      return new InetSocketAddress(u.getHost(), u.getPort() < 0 ? DEFAULT_AGENT_PORT : u.getPort());
-    } catch (IllegalArgumentException ex) {
-      throw new ConfigurationException(
-          "worker " + worker.id() + ".endpoint.address",
-          "'" + address + "' is not a listening agent address: use https://host:port");
-    }
-  }
-
-  static String subscriptionOf(Worker worker, String address) {
-    String s = address.startsWith("poll://") ? address.substring(7) : "";
-    if (s.endsWith("/")) {
-      s = s.substring(0, s.length() - 1);
-    }
-    if (!s.matches("[A-Za-z0-9._-]{1,128}")) {
-      throw new ConfigurationException(
-          "worker " + worker.id() + ".endpoint.address",
-          "'"
-              + address
-              + "' is not a polling address: use poll://SUBSCRIPTION (letters, digits, . _ -)");
-    }
-    return s;
-  }
-
-  // ---------------------------------------------------------------- calls
-
-  /** An error reply from the agent (a bad request): not retried. */
-  private static final class RemoteError extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    RemoteError(String message) {
-      super(message);
-    }
-  }
-
-  private <T> T callOnce(
-      Target t, String type, Object body, Class<T> replyType, Duration hold, Duration collect)
-      throws IOException, RemoteError {
-    byte[] reply = t.exchange(Wire.request(type, body), hold.plus(config.callTimeout), collect);
-    Wire.Reply r = Wire.decodeReply(reply);
-    if (r.error() != null) {
-      throw new RemoteError("the agent refused '" + type + "': " + r.error());
-    }
-    return Wire.body(r, replyType);
-  }
-
-  /** Tracks whether a failure may have happened after a request left (a transferring failure). */
-  private static final class Attempts {
-    boolean transferred;
-  }
-
-  private <T> T call(
-      Worker w,
-      Target t,
-      String type,
-      Object body,
-      Class<T> replyType,
-      Duration hold,
-      Attempts at) {
-    long deadline = System.nanoTime() + config.retryWindow.toNanos();
-    long backoff = 50;
-    while (true) {
-      try {
-        return callOnce(t, type, body, replyType, hold, config.collectTimeout);
-      } catch (PeerConnection.PeerAuthenticationFailure e) {
-        throw new AuthenticationException(w.id(), e.getMessage(), e);
-      } catch (RemoteError e) {
-        throw new TransportException(w.id(), e.getMessage(), false, e);
-      } catch (ProtocolViolationException e) {
-        throw new TransportException(w.id(), "protocol error: " + e.getMessage(), false, e);
-      } catch (IOException e) {
-        boolean connecting = e instanceof PeerConnection.ConnectFailure;
-        if (!connecting) {
-          at.transferred = true;
-        }
-        boolean collectTimeout = connecting && POLLING.equals(w.endpoint().kind());
-        if (collectTimeout
-            || System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoff) > deadline) {
-          throw new TransportException(w.id(), e.getMessage(), true, e);
-        }
-        LOG.debug("retrying '{}' on worker {} after: {}", type, w.id(), e.getMessage());
-        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(backoff));
-        backoff = Math.min(2000, backoff * 2);
-      }
-    }
+    // The worker's configuration is the truth: a thumbprint changed in the store rebinds.
+    l.rebind(subscription, thumbprint);
+    return Targets.polling(l, subscription, worker.id());
   }
 
   // ---------------------------------------------------------------- health
@@ -363,11 +258,12 @@ public final class TentacleTransport implements WorkerTransport {
           long t0 = System.nanoTime();
           try {
             Messages.Capabilities caps =
-                callOnce(
+                caller.once(
                     t,
                     "capabilities",
                     new Messages.Empty(),
                     Messages.Capabilities.class,
+                    null,
                     Duration.ZERO,
                     min(config.collectTimeout, request.timeout()));
             Duration latency = Duration.ofNanos(System.nanoTime() - t0);
@@ -399,7 +295,7 @@ public final class TentacleTransport implements WorkerTransport {
                                 : verdict.report(r, connectivity, Instant.now(), latency)));
           } catch (PeerConnection.PeerAuthenticationFailure e) {
             f.complete(unavailable(t0, "authentication failed: " + e.getMessage()));
-          } catch (IOException | RemoteError | RuntimeException e) {
+          } catch (IOException | Caller.RemoteError | RuntimeException e) {
             f.complete(unavailable(t0, e.getMessage()));
           }
         });
@@ -422,274 +318,10 @@ public final class TentacleTransport implements WorkerTransport {
     Objects.requireNonNull(request, "request");
     Objects.requireNonNull(sink, "sink");
     Target t = target(worker);
-    Execution e = new Execution(worker, t, request, sink);
+    RemoteScript e = new RemoteScript(worker.id(), t, request, sink, caller, executor, timer);
     running.add(e);
-    e.result.whenComplete((r, x) -> running.remove(e));
-    executor.execute(e::doStart);
-    return e;
-  }
-
-  private final class Execution implements ScriptExecution {
-    final Worker worker;
-    final Target target;
-    final ScriptRequest request;
-    final LogSink sink;
-    final SensitiveMasker masker;
-    final CompletableFuture<ScriptResult> result = new CompletableFuture<>();
-    final long startNanos = System.nanoTime();
-    volatile boolean cancelRequested;
-    volatile boolean started;
-    boolean cancelSent;
-    long nextSequence;
-
-    Execution(Worker worker, Target target, ScriptRequest request, LogSink sink) {
-      this.worker = worker;
-      this.target = target;
-      this.request = request;
-      this.sink = sink;
-      this.masker = request.masker();
-    }
-
-    @Override
-    public String executionId() {
-      return request.executionId();
-    }
-
-    @Override
-    public CompletionStage<ScriptResult> result() {
-      return result;
-    }
-
-    @Override
-    public void cancel() {
-      if (result.isDone() || cancelRequested) {
-        return;
-      }
-      cancelRequested = true;
-      if (started) {
-        executor.execute(this::sendCancel);
-      }
-    }
-
-    private Duration elapsed() {
-      return Duration.ofNanos(System.nanoTime() - startNanos);
-    }
-
-    void doStart() {
-      if (cancelRequested) {
-        finish(
-            ScriptResult.of(
-                ScriptResult.Outcome.CANCELLED, elapsed(), "cancelled before it started"));
-        return;
-      }
-      Attempts at = new Attempts();
-      Messages.ScriptStatus st;
-      try {
-        st =
-            call(
-                worker,
-                target,
-                "script.start",
-                startMessage(),
-                Messages.ScriptStatus.class,
-                config.statusHold,
-                at);
-      } catch (TransportException e) {
-        // An authentication failure too: on a retry, after an earlier attempt that may have
-        // arrived (a reset mid-handshake reads as a refusal), the script may be running.
-        if (at.transferred) {
-          // The start may have arrived: assume it started, and try to stop and clean it up.
-          executor.execute(this::abandon);
-          finish(
-              ScriptResult.of(
-                  ScriptResult.Outcome.WORKER_LOST,
-                  elapsed(),
-                  "lost the connection while starting the script: " + e.getMessage()));
-        } else {
-          finish(ScriptResult.of(ScriptResult.Outcome.COULD_NOT_START, elapsed(), e.getMessage()));
-        }
-        return;
-      }
-      started = true;
-      handle(st);
-    }
-
-    private Messages.StartScript startMessage() {
-      List<Messages.ScriptFileEntry> files = new ArrayList<>();
-      for (ScriptRequest.ScriptFile f : request.files()) {
-        files.add(
-            new Messages.ScriptFileEntry(
-                f.name(), Base64.getEncoder().encodeToString(f.content())));
-      }
-      return new Messages.StartScript(
-          request.executionId(),
-          request.syntax().name(),
-          request.body(),
-          request.arguments(),
-          request.environment(),
-          new ArrayList<>(request.sensitiveValues()),
-          files,
-          request.timeout().map(Duration::toMillis).orElse(0L),
-          request.isolation().name(),
-          request.mutexName(),
-          request.mutexTimeout().toMillis(),
-          config.statusHold.toMillis());
-    }
-
-    private void handle(Messages.ScriptStatus st) {
-      for (Messages.LogEntry l : st.logs()) {
-        if (l.seq() <= nextSequence) {
-          continue;
-        }
-        nextSequence = l.seq();
-        LogLine.Source src;
-        try {
-          src = LogLine.Source.valueOf(l.source());
-        } catch (IllegalArgumentException e) {
-          src = LogLine.Source.DEBUG;
-        }
-        try {
-          sink.onLine(
-              new LogLine(Instant.ofEpochMilli(l.timeMillis()), src, masker.mask(l.text())));
-        } catch (RuntimeException e) {
-          LOG.warn("a log sink threw: {}", e.toString());
-        }
-      }
-      if ("COMPLETE".equals(st.state())) {
-        complete(st);
-        return;
-      }
-      if (cancelRequested && !cancelSent) {
-        sendCancel();
-      }
-      executor.execute(this::doStatus);
-    }
-
-    void doStatus() {
-      Messages.ScriptStatus st;
-      try {
-        st =
-            call(
-                worker,
-                target,
-                "script.status",
-                new Messages.StatusRequest(
-                    request.executionId(), nextSequence, config.statusHold.toMillis()),
-                Messages.ScriptStatus.class,
-                config.statusHold,
-                new Attempts());
-      } catch (TransportException e) {
-        finish(
-            ScriptResult.of(
-                ScriptResult.Outcome.WORKER_LOST,
-                elapsed(),
-                "lost contact with the agent while the script ran: " + e.getMessage()));
-        return;
-      }
-      handle(st);
-    }
-
-    void sendCancel() {
-      synchronized (this) {
-        if (cancelSent) {
-          return;
-        }
-        cancelSent = true;
-      }
-      try {
-        call(
-            worker,
-            target,
-            "script.cancel",
-            new Messages.TicketRequest(request.executionId()),
-            Messages.ScriptStatus.class,
-            Duration.ofSeconds(2),
-            new Attempts());
-      } catch (TransportException e) {
-        LOG.warn(
-            "cannot cancel {} on worker {}: {}",
-            request.executionId(),
-            worker.id(),
-            e.getMessage());
-      }
-    }
-
-    void abandon() {
-      try {
-        call(
-            worker,
-            target,
-            "script.cancel",
-            new Messages.TicketRequest(request.executionId()),
-            Messages.ScriptStatus.class,
-            Duration.ofSeconds(2),
-            new Attempts());
-        call(
-            worker,
-            target,
-            "script.complete",
-            new Messages.TicketRequest(request.executionId()),
-            Messages.ScriptStatus.class,
-            Duration.ZERO,
-            new Attempts());
-      } catch (TransportException e) {
-        LOG.warn(
-            "cannot clean up {} on worker {}: {}",
-            request.executionId(),
-            worker.id(),
-            e.getMessage());
-      }
-    }
-
-    private void complete(Messages.ScriptStatus st) {
-      // The result is known: hand it over first, then tell the agent to delete the workspace (off
-      // the caller's critical path; if that call is lost, the agent's retention cleans up).
-      finish(toResult(st));
-      if (!request.keepWorkingDirectory()) {
-        try {
-          executor.execute(
-              () -> {
-                try {
-                  call(
-                      worker,
-                      target,
-                      "script.complete",
-                      new Messages.TicketRequest(request.executionId()),
-                      Messages.ScriptStatus.class,
-                      Duration.ZERO,
-                      new Attempts());
-                } catch (TransportException e) {
-                  LOG.debug("cannot complete {}: {}", request.executionId(), e.getMessage());
-                }
-              });
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-          LOG.debug("transport closed before completing {}", request.executionId());
-        }
-      }
-    }
-
-    private ScriptResult toResult(Messages.ScriptStatus st) {
-      String o = st.outcome() == null ? "UNKNOWN_RESULT" : st.outcome();
-      switch (o) {
-        case "EXITED":
-          return ScriptResult.exited(st.exitCode(), elapsed());
-        case "UNKNOWN_TICKET":
-          return ScriptResult.of(ScriptResult.Outcome.WORKER_LOST, elapsed(), st.message());
-        default:
-          try {
-            return ScriptResult.of(ScriptResult.Outcome.valueOf(o), elapsed(), st.message());
-          } catch (IllegalArgumentException e) {
-            return ScriptResult.of(
-                ScriptResult.Outcome.UNKNOWN_RESULT,
-                elapsed(),
-                "the agent reported outcome '" + o + "'");
-          }
-      }
-    }
-
-    private void finish(ScriptResult r) {
-      result.complete(r);
-    }
+    e.future().whenComplete((r, x) -> running.remove(e));
+    return e.start();
   }
 
   // ---------------------------------------------------------------- files
@@ -704,108 +336,21 @@ public final class TentacleTransport implements WorkerTransport {
    */
   public String upload(
       Worker worker, String path, InputStream content, long length, String sha256) {
-    Target t = target(worker);
-    PeerConnection c = null;
-    try {
-      c = t.direct();
-      byte[] announce = Wire.request("files.upload", new Messages.Upload(path, length, sha256));
-      c.writeFrame(announce, 0, announce.length);
-      byte[] buf = new byte[FileService.CHUNK];
-      int n;
-      while ((n = content.readNBytes(buf, 0, buf.length)) > 0) {
-        c.writeFrame(buf, 0, n);
-      }
-      byte[] reply = c.exchange(new byte[0], config.callTimeout); // the empty frame ends the upload
-      Wire.Reply r = Wire.decodeReply(reply);
-      if (r.error() != null) {
-        t.release(c);
-        c = null;
-        throw new TransportException(worker.id(), "upload refused: " + r.error(), false, null);
-      }
-      Messages.FileInfo info = Wire.body(r, Messages.FileInfo.class);
-      t.release(c);
-      c = null;
-      return info.fullPath();
-    } catch (PeerConnection.PeerAuthenticationFailure e) {
-      throw new AuthenticationException(worker.id(), e.getMessage(), e);
-    } catch (IOException e) {
-      throw new TransportException(
-          worker.id(), "upload of '" + path + "' failed: " + e.getMessage(), e);
-    } finally {
-      if (c != null) {
-        c.close();
-      }
-    }
+    return files.upload(worker.id(), target(worker), path, content, length, sha256);
   }
 
   /** Uploads bytes (computes the SHA-256). */
   public String upload(Worker worker, String path, byte[] content) {
-    String sha = HexFormat.of().withUpperCase().formatHex(sha256(content));
+    String sha = HexFormat.of().withUpperCase().formatHex(FileService.sha256().digest(content));
     return upload(worker, path, new java.io.ByteArrayInputStream(content), content.length, sha);
   }
 
   /**
    * Downloads {@code path} into {@code out}, checking length and SHA-256; returns the byte count.
+   * The download is cut as soon as the agent sends more than it announced.
    */
   public long download(Worker worker, String path, OutputStream out) {
-    Target t = target(worker);
-    PeerConnection c = null;
-    try {
-      c = t.direct();
-      byte[] reply =
-          c.exchange(
-              Wire.request("files.download", new Messages.Download(path)), config.callTimeout);
-      Wire.Reply r = Wire.decodeReply(reply);
-      if (r.error() != null) {
-        t.release(c);
-        c = null;
-        throw new TransportException(worker.id(), "download refused: " + r.error(), false, null);
-      }
-      Messages.FileInfo info = Wire.body(r, Messages.FileInfo.class);
-      MessageDigest sha = FileService.sha256();
-      long total = 0;
-      while (true) {
-        byte[] chunk = c.readFrame();
-        if (chunk.length == 0) {
-          break;
-        }
-        sha.update(chunk);
-        out.write(chunk);
-        total += chunk.length;
-      }
-      String digest = HexFormat.of().withUpperCase().formatHex(sha.digest());
-      if (total != info.length() || !digest.equals(info.sha256())) {
-        throw new TransportException(
-            worker.id(),
-            "download of '"
-                + path
-                + "' arrived damaged: expected "
-                + info.length()
-                + " bytes / "
-                + info.sha256()
-                + ", got "
-                + total
-                + " / "
-                + digest,
-            null);
-      }
-      t.release(c);
-      c = null;
-      return total;
-    } catch (PeerConnection.PeerAuthenticationFailure e) {
-      throw new AuthenticationException(worker.id(), e.getMessage(), e);
-    } catch (IOException e) {
-      throw new TransportException(
-          worker.id(), "download of '" + path + "' failed: " + e.getMessage(), e);
-    } finally {
-      if (c != null) {
-        c.close();
-      }
-    }
-  }
-
-  private static byte[] sha256(byte[] b) {
-    return FileService.sha256().digest(b);
+    return files.download(worker.id(), target(worker), path, out);
   }
 
   /**
@@ -814,22 +359,26 @@ public final class TentacleTransport implements WorkerTransport {
    */
   @Override
   public void close() {
-    List<Execution> live = new ArrayList<>(running);
-    for (Execution e : live) {
+    List<RemoteScript> live = new ArrayList<>(running);
+    for (RemoteScript e : live) {
       e.cancel();
     }
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    for (Execution e : live) {
+    for (RemoteScript e : live) {
       long left = deadline - System.nanoTime();
       try {
-        e.result.get(Math.max(0, left), TimeUnit.NANOSECONDS);
+        e.future().get(Math.max(0, left), TimeUnit.NANOSECONDS);
       } catch (InterruptedException x) {
         Thread.currentThread().interrupt();
         break;
       } catch (ExecutionException | TimeoutException x) {
         // completed below
       }
-      e.result.complete(
+      e.finish(
+          ScriptResult.of(ScriptResult.Outcome.CANCELLED, e.elapsed(), "the transport was closed"));
+    }
+    for (RemoteScript e : running) {
+      e.finish(
           ScriptResult.of(ScriptResult.Outcome.CANCELLED, e.elapsed(), "the transport was closed"));
     }
     if (polling != null) {
@@ -854,6 +403,10 @@ public final class TentacleTransport implements WorkerTransport {
     private InetSocketAddress pollingBind;
     private Duration collectTimeout = Duration.ofMinutes(2);
     private Duration heartbeat = Duration.ofSeconds(30);
+    private Duration timeoutGrace = Duration.ofSeconds(30);
+    private Duration cancelGrace = Duration.ofSeconds(15);
+    private int maxPendingHandshakes = PollingListener.DEFAULT_MAX_PENDING_HANDSHAKES;
+    private Duration handshakeTimeout = PollingListener.DEFAULT_HANDSHAKE_TIMEOUT;
 
     private Builder(TentacleCertificate certificate) {
       this.certificate = Objects.requireNonNull(certificate, "certificate");
@@ -931,6 +484,52 @@ public final class TentacleTransport implements WorkerTransport {
     /** How long a polling connection may sit idle before a heartbeat (default 30 s). */
     public Builder heartbeat(Duration d) {
       this.heartbeat = positive("heartbeat", d);
+      return this;
+    }
+
+    /**
+     * How long past a script's timeout the host waits for the agent to report it (default 30 s);
+     * then the host cancels the script itself and reports TIMED_OUT. Also the grace past the mutex
+     * timeout for a script the agent keeps PENDING.
+     */
+    public Builder timeoutGrace(Duration d) {
+      this.timeoutGrace = positive("timeoutGrace", d);
+      return this;
+    }
+
+    /**
+     * How long after {@code cancel()} the host waits for the agent to confirm (default 15 s); then
+     * the result is CANCELLED anyway.
+     */
+    public Builder cancelGrace(Duration d) {
+      this.cancelGrace = positive("cancelGrace", d);
+      return this;
+    }
+
+    /**
+     * The most connections to the polling port accepted but not yet authenticated (default 64): a
+     * newer one evicts the oldest. Handshakes run on their own threads, never on the pool that
+     * serves calls.
+     */
+    public Builder maxPendingHandshakes(int n) {
+      if (n < 1 || n > 4096) {
+        throw new ConfigurationException("maxPendingHandshakes", "must be 1 to 4096 but was " + n);
+      }
+      this.maxPendingHandshakes = n;
+      return this;
+    }
+
+    /**
+     * The longest a polling agent's TLS handshake and preamble may take in all (default 5 s), an
+     * absolute deadline that dripping bytes cannot stretch.
+     */
+    public Builder handshakeTimeout(Duration d) {
+      Objects.requireNonNull(d, "handshakeTimeout");
+      if (d.toMillis() < 100) {
+        throw new ConfigurationException(
+            "handshakeTimeout", "must be at least 100 ms (a few seconds is usual) but was " + d);
+      }
+      this.handshakeTimeout = d;
       return this;
     }
 

@@ -75,11 +75,12 @@ class HandshakeBudgetTest {
       for (int i = 0; i < 12; i++) {
         strangers.add(new Socket(a.getAddress(), a.getPort())); // never sends a byte
       }
-      long t0 = System.nanoTime();
-      assertThat(pings(a, agent.thumbprint()))
+      // A bounded wait (the ping's own socket timeouts are 10 s), not a measured duration.
+      assertThat(
+              java.util.concurrent.CompletableFuture.supplyAsync(() -> pings(a, agent.thumbprint()))
+                  .get(20, java.util.concurrent.TimeUnit.SECONDS))
           .as("round %d: a trusted host is served with %d silent connections open", round, 12)
           .isTrue();
-      assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(20));
     }
     // The oldest strangers were closed to make room: at most the budget is still waiting.
     awaitUntil(
@@ -104,13 +105,15 @@ class HandshakeBudgetTest {
     // A TLS record header announcing a large handshake record, then one byte every 200 ms: each
     // read is answered well within any per-read timeout, so only an absolute deadline ends it.
     s.getOutputStream().write(new byte[] {0x16, 0x03, 0x01, 0x40, 0x00});
-    long t0 = System.nanoTime();
     boolean closed = false;
+    int drips = 0;
     InputStream in = s.getInputStream();
     s.setSoTimeout(200);
-    while (!closed && System.nanoTime() - t0 < Duration.ofSeconds(15).toNanos()) {
+    // At most 75 drips of 200 ms each (15 s): a bounded loop, counted, not timed.
+    while (!closed && drips < 75) {
       try {
         s.getOutputStream().write(1);
+        drips++;
         closed = in.read() < 0;
       } catch (SocketTimeoutException e) {
         // still open: drip on
@@ -118,9 +121,10 @@ class HandshakeBudgetTest {
         closed = true;
       }
     }
-    Duration took = Duration.ofNanos(System.nanoTime() - t0);
     assertThat(closed).as("the agent closed the dripping connection").isTrue();
-    assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(1000));
+    // Survived several drips (each well within the 1.5 s read timeout), and was closed by the
+    // deadline task: the only place that counts a timed-out handshake.
+    assertThat(drips).isGreaterThanOrEqualTo(3);
     assertThat(agent.handshakesTimedOut()).isEqualTo(1);
     assertThat(pings(a, agent.thumbprint())).as("still serves").isTrue();
   }

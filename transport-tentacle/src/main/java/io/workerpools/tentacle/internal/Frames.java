@@ -71,8 +71,18 @@ public final class Frames {
               + " bytes; send large content as a file upload (chunks), or raise the frame limit",
           true);
     }
-    byte[] payload = new byte[(int) len];
-    int n = readUpTo(in, payload, 0, payload.length);
+    // Grown as bytes arrive, not allocated as announced: a peer that announces 16 MiB and sends
+    // nothing costs 64 KiB, not 16 MiB.
+    int size = (int) len;
+    byte[] payload = new byte[Math.min(size, INITIAL_BUFFER)];
+    int n = 0;
+    while (true) {
+      n += readUpTo(in, payload, n, payload.length - n);
+      if (n < payload.length || payload.length == size) {
+        break;
+      }
+      payload = java.util.Arrays.copyOf(payload, (int) Math.min(size, payload.length * 2L));
+    }
     if (n < len) {
       throw new ProtocolViolationException(
           "truncated frame: the connection closed after " + n + " of " + len + " payload bytes",
@@ -80,6 +90,9 @@ public final class Frames {
     }
     return payload;
   }
+
+  /** The first buffer of a frame's payload; it doubles as bytes arrive, up to the frame's size. */
+  static final int INITIAL_BUFFER = 64 * 1024;
 
   private static int readUpTo(InputStream in, byte[] buf, int off, int len) throws IOException {
     int total = 0;

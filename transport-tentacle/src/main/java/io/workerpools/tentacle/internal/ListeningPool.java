@@ -27,6 +27,9 @@ public final class ListeningPool implements Closeable {
   private final int maxFrameBytes;
   private final Map<String, SSLContext> contexts = new ConcurrentHashMap<>();
   private final Map<String, Deque<PeerConnection>> idle = new ConcurrentHashMap<>();
+  private final java.util.concurrent.ScheduledExecutorService timer;
+  private final java.util.concurrent.atomic.AtomicLong opened =
+      new java.util.concurrent.atomic.AtomicLong();
   private volatile boolean closed;
 
   public ListeningPool(
@@ -35,6 +38,18 @@ public final class ListeningPool implements Closeable {
       Duration probeAfter,
       int maxIdlePerAgent,
       int maxFrameBytes) {
+    this(own, connectTimeout, probeAfter, maxIdlePerAgent, maxFrameBytes, SharedTimer.get());
+  }
+
+  /** As above, with the timer that enforces connect deadlines. */
+  public ListeningPool(
+      TentacleCertificate own,
+      Duration connectTimeout,
+      Duration probeAfter,
+      int maxIdlePerAgent,
+      int maxFrameBytes,
+      java.util.concurrent.ScheduledExecutorService timer) {
+    this.timer = timer;
     this.own = own;
     this.connectTimeout = connectTimeout;
     this.probeAfterNanos = probeAfter.toNanos();
@@ -79,8 +94,9 @@ public final class ListeningPool implements Closeable {
         c.close();
       }
     }
+    opened.incrementAndGet();
     return PeerConnection.open(
-        context(thumbprint), address, own.thumbprint(), connectTimeout, maxFrameBytes);
+        context(thumbprint), address, own.thumbprint(), connectTimeout, maxFrameBytes, timer);
   }
 
   /** Returns a healthy connection to the pool. */
@@ -98,6 +114,11 @@ public final class ListeningPool implements Closeable {
       }
     }
     c.close();
+  }
+
+  /** How many connections were opened (attempted) so far, successful or not. */
+  public long opened() {
+    return opened.get();
   }
 
   /** How many idle connections are pooled for this agent. */

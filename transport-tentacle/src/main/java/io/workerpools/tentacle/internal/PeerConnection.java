@@ -11,6 +11,9 @@ import java.net.InetSocketAddress;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSocket;
@@ -39,7 +42,7 @@ public final class PeerConnection implements Closeable {
   }
 
   private final SSLSocket socket;
-  private final InputStream in;
+  private final DeadlineInput in;
   private final OutputStream out;
   private final int maxFrameBytes;
   private final String peerThumbprint;
@@ -50,7 +53,7 @@ public final class PeerConnection implements Closeable {
   public PeerConnection(SSLSocket socket, InputStream in, OutputStream out, int maxFrameBytes)
       throws SSLPeerUnverifiedException {
     this.socket = socket;
-    this.in = in;
+    this.in = new DeadlineInput(socket, in);
     this.out = out;
     this.maxFrameBytes = maxFrameBytes;
     Certificate[] peer = socket.getSession().getPeerCertificates();
@@ -71,14 +74,33 @@ public final class PeerConnection implements Closeable {
       Duration connectTimeout,
       int maxFrameBytes)
       throws ConnectFailure {
+    return open(ssl, address, hostThumbprint, connectTimeout, maxFrameBytes, SharedTimer.get());
+  }
+
+  /** As above, with the timer that enforces the connect deadline. */
+  public static PeerConnection open(
+      SSLContext ssl,
+      InetSocketAddress address,
+      String hostThumbprint,
+      Duration connectTimeout,
+      int maxFrameBytes,
+      ScheduledExecutorService timer)
+      throws ConnectFailure {
     SSLSocket s = null;
     boolean handshakeDone = false;
     boolean connected = false;
+    ScheduledFuture<?> deadline = null;
     try {
       s = (SSLSocket) ssl.getSocketFactory().createSocket();
       PinnedTls.configure(s);
       s.setTcpNoDelay(true);
       s.setKeepAlive(true);
+      // Connect, handshake and preamble together within connectTimeout: an agent that drips
+      // handshake bytes is closed at the deadline.
+      SSLSocket opening = s;
+      deadline =
+          timer.schedule(
+              () -> closeQuietly(opening), connectTimeout.toMillis(), TimeUnit.MILLISECONDS);
       s.connect(address, (int) connectTimeout.toMillis());
       connected = true;
       s.setSoTimeout((int) connectTimeout.toMillis());
@@ -103,8 +125,18 @@ public final class PeerConnection implements Closeable {
       if (!answer.startsWith("OK")) {
         throw new ProtocolViolationException("the agent refused the connection: " + answer, true);
       }
+      deadline.cancel(false);
+      if (s.isClosed()) {
+        throw new java.net.SocketTimeoutException("the connect deadline passed");
+      }
       return new PeerConnection(s, in, out, maxFrameBytes);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      closeQuietly(s);
+      throw new ConnectFailure("the transport is closed", e);
     } catch (IOException e) {
+      if (deadline != null) {
+        deadline.cancel(false);
+      }
       closeQuietly(s);
       PinnedTls.UntrustedPeerException u = PinnedTls.untrusted(e);
       if (u != null) {
@@ -184,9 +216,12 @@ public final class PeerConnection implements Closeable {
         + e.getMessage();
   }
 
-  /** Sends a request frame and reads its reply frame, waiting up to {@code replyTimeout}. */
+  /**
+   * Sends a request frame and reads its reply frame, which must have arrived in full within {@code
+   * replyTimeout} of now (an absolute deadline: a peer dripping bytes cannot stretch it).
+   */
   public byte[] exchange(byte[] request, Duration replyTimeout) throws IOException {
-    socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(1, replyTimeout.toMillis())));
+    in.deadlineIn(replyTimeout.toMillis());
     Frames.write(out, request);
     byte[] reply = Frames.read(in, maxFrameBytes);
     if (reply == null) {
@@ -201,8 +236,9 @@ public final class PeerConnection implements Closeable {
     Frames.write(out, chunk, off, len);
   }
 
-  /** Reads a raw frame (a file chunk). */
-  public byte[] readFrame() throws IOException {
+  /** Reads a raw frame (a file chunk), which must arrive in full within {@code timeout}. */
+  public byte[] readFrame(Duration timeout) throws IOException {
+    in.deadlineIn(timeout.toMillis());
     byte[] f = Frames.read(in, maxFrameBytes);
     if (f == null) {
       throw new IOException("the peer closed the connection inside a file transfer");

@@ -14,7 +14,6 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.HashSet;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -35,8 +34,15 @@ import org.slf4j.LoggerFactory;
  * collect timeout passes); idle connections wait in it until a request comes (or the heartbeat
  * interval passes, when a heartbeat is exchanged to keep the connection and prove it alive).
  *
- * <p>Threads: one acceptor; handshakes, request/reply exchanges and heartbeats run on the given
- * bounded I/O pool; timers on the given scheduler. An idle connection holds no thread.
+ * <p>Threads: one acceptor; TLS handshakes and preambles on their own {@link HandshakeBudget}
+ * (never on the I/O pool that serves authenticated traffic: strangers flooding or dripping into the
+ * port cannot starve listening agents' calls or polling agents' requests); request/reply exchanges
+ * and heartbeats run on the given bounded I/O pool; timers on the given scheduler. An idle
+ * connection holds no thread.
+ *
+ * <p>A subscription's binding can be changed while the host runs ({@link #rebind}, {@link
+ * #unbind}): connections of a certificate that no longer serves the subscription are closed at
+ * once.
  */
 public final class PollingListener implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(PollingListener.class);
@@ -49,7 +55,8 @@ public final class PollingListener implements Closeable {
   private final int maxFrameBytes;
   private final Map<String, String> bindings = new ConcurrentHashMap<>();
   private final Map<String, SubscriptionQueue> queues = new ConcurrentHashMap<>();
-  private final Set<PeerConnection> all = ConcurrentHashMap.newKeySet();
+  private final Map<PeerConnection, String> all = new ConcurrentHashMap<>();
+  private final HandshakeBudget handshakes;
   private final Thread acceptor;
   private volatile boolean closed;
 
@@ -236,7 +243,13 @@ public final class PollingListener implements Closeable {
     }
   }
 
-  /** Binds the polling port. */
+  /** The default handshake budget of the polling port. */
+  public static final int DEFAULT_MAX_PENDING_HANDSHAKES = 64;
+
+  /** The default handshake deadline of the polling port. */
+  public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(5);
+
+  /** Binds the polling port, with the default handshake budget and deadline. */
   public PollingListener(
       TentacleCertificate own,
       InetSocketAddress bind,
@@ -244,6 +257,34 @@ public final class PollingListener implements Closeable {
       ScheduledExecutorService timer,
       Duration heartbeat,
       int maxFrameBytes) {
+    this(
+        own,
+        bind,
+        io,
+        timer,
+        heartbeat,
+        maxFrameBytes,
+        DEFAULT_MAX_PENDING_HANDSHAKES,
+        DEFAULT_HANDSHAKE_TIMEOUT);
+  }
+
+  /**
+   * Binds the polling port.
+   *
+   * @param maxPendingHandshakes the most connections accepted but not yet authenticated (a newer
+   *     one evicts the oldest)
+   * @param handshakeTimeout the longest from accept to authentication, in all
+   */
+  public PollingListener(
+      TentacleCertificate own,
+      InetSocketAddress bind,
+      ExecutorService io,
+      ScheduledExecutorService timer,
+      Duration heartbeat,
+      int maxFrameBytes,
+      int maxPendingHandshakes,
+      Duration handshakeTimeout) {
+    this.handshakes = new HandshakeBudget("polling", maxPendingHandshakes, handshakeTimeout);
     this.io = io;
     this.timer = timer;
     this.heartbeat = heartbeat;
@@ -266,6 +307,64 @@ public final class PollingListener implements Closeable {
   /** The bound address. */
   public InetSocketAddress address() {
     return (InetSocketAddress) server.getLocalSocketAddress();
+  }
+
+  /**
+   * Binds a subscription to {@code thumbprint}, replacing any earlier binding; connections of the
+   * subscription made with another certificate are closed at once. Returns the previous binding.
+   */
+  public String rebind(String subscription, String thumbprint) {
+    String prev = bindings.put(subscription, thumbprint);
+    if (prev != null && !prev.equals(thumbprint)) {
+      LOG.info(
+          "subscription '{}' is now served by thumbprint {} (was {}); closing the old connections",
+          subscription,
+          thumbprint,
+          prev);
+      cut(subscription, thumbprint);
+    }
+    return prev;
+  }
+
+  /**
+   * Removes a subscription's binding (revokes its agent): its connections are closed at once and
+   * its certificate is refused from now on (unless another subscription is bound to it). Returns
+   * the previous binding, or null.
+   */
+  public String unbind(String subscription) {
+    String prev = bindings.remove(subscription);
+    cut(subscription, null);
+    return prev;
+  }
+
+  /** Closes the connections of {@code subscription} not made with {@code keep}. */
+  private void cut(String subscription, String keep) {
+    all.forEach(
+        (c, sub) -> {
+          if (sub.equals(subscription) && !c.peerThumbprint().equals(keep)) {
+            drop(c);
+          }
+        });
+  }
+
+  /** The thumbprint a subscription is bound to, or null. */
+  public String binding(String subscription) {
+    return bindings.get(subscription);
+  }
+
+  /** Connections still in their handshake (monitoring, tests). */
+  public int pendingHandshakes() {
+    return handshakes.pending();
+  }
+
+  /** Connections closed unauthenticated to make room for newer ones. */
+  public long handshakesEvicted() {
+    return handshakes.evicted();
+  }
+
+  /** Connections closed at their handshake deadline. */
+  public long handshakesTimedOut() {
+    return handshakes.timedOut();
   }
 
   /**
@@ -314,11 +413,7 @@ public final class PollingListener implements Closeable {
         LOG.warn("polling accept failed: {}", e.toString());
         continue;
       }
-      try {
-        io.execute(() -> handshake((SSLSocket) s));
-      } catch (RejectedExecutionException e) {
-        closeQuietly(s);
-      }
+      handshakes.admit(s, a -> handshake(a, (SSLSocket) a.socket()));
     }
   }
 
@@ -330,11 +425,11 @@ public final class PollingListener implements Closeable {
     }
   }
 
-  private void handshake(SSLSocket s) {
+  private void handshake(HandshakeBudget.Admission admission, SSLSocket s) {
     try {
       s.setTcpNoDelay(true);
       s.setKeepAlive(true);
-      s.setSoTimeout(10_000);
+      s.setSoTimeout((int) handshakes.timeout().toMillis());
       s.startHandshake();
       InputStream in = new BufferedInputStream(s.getInputStream());
       OutputStream out = new BufferedOutputStream(s.getOutputStream());
@@ -362,8 +457,16 @@ public final class PollingListener implements Closeable {
         c.close();
         return;
       }
+      if (!admission.authenticated()) {
+        c.close(); // evicted or timed out just as it finished
+        return;
+      }
       Frames.writeLine(out, Frames.PROTOCOL + " OK heartbeat=" + heartbeat.toMillis());
-      all.add(c);
+      all.put(c, sub);
+      if (!c.peerThumbprint().equals(bindings.get(sub))) {
+        drop(c); // rebound or revoked while it connected
+        return;
+      }
       queues.computeIfAbsent(sub, SubscriptionQueue::new).idle(c);
     } catch (IOException e) {
       PinnedTls.UntrustedPeerException u = PinnedTls.untrusted(e);
@@ -380,6 +483,17 @@ public final class PollingListener implements Closeable {
     c.close();
   }
 
+  /** Open authenticated connections of a subscription (monitoring, tests). */
+  public int connections(String subscription) {
+    int n = 0;
+    for (Map.Entry<PeerConnection, String> e : all.entrySet()) {
+      if (e.getValue().equals(subscription) && !e.getKey().isClosed()) {
+        n++;
+      }
+    }
+    return n;
+  }
+
   private static void closeQuietly(Closeable s) {
     try {
       s.close();
@@ -392,7 +506,8 @@ public final class PollingListener implements Closeable {
   public void close() {
     closed = true;
     closeQuietly(server);
-    all.forEach(PeerConnection::close);
+    handshakes.close();
+    all.keySet().forEach(PeerConnection::close);
     for (SubscriptionQueue q : queues.values()) {
       synchronized (q) {
         for (Pending p : q.pending) {
