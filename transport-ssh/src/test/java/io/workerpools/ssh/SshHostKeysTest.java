@@ -137,6 +137,20 @@ class SshHostKeysTest {
     assertThat(Files.readAllLines(f)).hasSize(1);
   }
 
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"ed25519", "ecdsa", "rsa"})
+  void aPinGivenAsAKeyLineOfAnyTypeConnects(String type) {
+    Map<String, String> p = new HashMap<>();
+    p.put(SshEndpoint.CREDENTIALS, "key");
+    p.put(SshEndpoint.HOST_KEY, SSHD.server().hostPublicKey(type));
+    Worker w;
+    synchronized (SshHostKeysTest.class) {
+      w = SshTestSupport.worker("pin" + (++seq), endpoint(SSHD.server().address(), "root", p));
+    }
+    ScriptResult r = run(w);
+    assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.EXITED);
+  }
+
   // ---- defect 2: @revoked on any port and for patterns ----
 
   @ParameterizedTest(name = "@revoked {0}")

@@ -36,7 +36,8 @@ final class HostKeyMessages {
               + r.fingerprint()
               + " ("
               + CHECK_ON_SERVER
-              + ").";
+              + "). If the pinned key is of another type, give the pin as its public key line"
+              + " ('ssh-rsa AAAA...'), so that the server is asked for that type.";
       case REVOKED ->
           start
               + ", which is REVOKED: "

@@ -13,6 +13,7 @@ import java.security.PublicKey;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import org.apache.sshd.client.keyverifier.ServerKeyVerifier;
@@ -102,16 +103,20 @@ public final class HostKeyVerification implements ServerKeyVerifier, SessionList
     private final SshEndpoint endpoint;
     private final List<Path> files;
     private final KnownHosts.ForHost known;
+    private final Set<String> pinnedTypes;
     private volatile Rejection rejection;
 
     /**
      * Reads the known-hosts files for the endpoint (none for a pinned key).
      *
      * @param systemFiles files read after the endpoint's own (never written)
+     * @param pinnedKeyType the type of the pinned key, if the pin was given as a key line (a
+     *     fingerprint alone does not say it)
      * @throws KnownHosts.Unusable if a file cannot be read or holds a broken line
      */
-    public Attempt(SshEndpoint endpoint, List<Path> systemFiles) {
+    public Attempt(SshEndpoint endpoint, List<Path> systemFiles, Optional<String> pinnedKeyType) {
       this.endpoint = Objects.requireNonNull(endpoint);
+      this.pinnedTypes = pinnedKeyType.map(Set::of).orElse(Set.of());
       if (endpoint.knownHosts().isPresent()) {
         files =
             java.util.stream.Stream.concat(
@@ -159,17 +164,19 @@ public final class HostKeyVerification implements ServerKeyVerifier, SessionList
   @Override
   public void sessionCreated(Session session) {
     Attempt a = attemptOf(session);
-    if (a == null || a.known == null) {
+    if (a == null) {
       return;
     }
     List<NamedFactory<Signature>> order =
-        HostKeyAlgorithms.forHost(
-            baseOrder, a.known.knownTypes(), !a.known.authorities().isEmpty());
+        a.known == null
+            ? HostKeyAlgorithms.forHost(baseOrder, a.pinnedTypes, false)
+            : HostKeyAlgorithms.forHost(
+                baseOrder, a.known.knownTypes(), !a.known.authorities().isEmpty());
     session.setSignatureFactories(order);
     LOG.debug(
         "{}: known host key types {}, offering {}",
         a.endpoint.hostAndPort(),
-        a.known.knownTypes(),
+        a.known == null ? a.pinnedTypes : a.known.knownTypes(),
         org.apache.sshd.common.NamedResource.getNames(order));
   }
 

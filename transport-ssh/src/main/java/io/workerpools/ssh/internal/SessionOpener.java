@@ -16,11 +16,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Optional;
 import org.apache.sshd.client.future.ConnectFuture;
 import org.apache.sshd.client.session.ClientSession;
 import org.apache.sshd.common.NamedResource;
 import org.apache.sshd.common.SshException;
 import org.apache.sshd.common.config.keys.FilePasswordProvider;
+import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.util.security.SecurityUtils;
 
 /**
@@ -58,7 +60,7 @@ final class SessionOpener {
             : List.of();
     HostKeyVerification.Attempt attempt;
     try {
-      attempt = new HostKeyVerification.Attempt(ep, ctx.systemKnownHosts());
+      attempt = new HostKeyVerification.Attempt(ep, ctx.systemKnownHosts(), pinnedKeyType(w));
     } catch (KnownHosts.Unusable e) {
       // Never "no keys known": under trust-on-first-use that would accept any key.
       throw new AuthenticationException(
@@ -146,6 +148,18 @@ final class SessionOpener {
               + describe(e),
           e);
     }
+  }
+
+  /** The key type of a pin given as a public key line ({@code ssh-rsa AAAA...}), if it is one. */
+  static Optional<String> pinnedKeyType(Worker w) {
+    String raw = w.endpoint().properties().get(SshEndpoint.HOST_KEY);
+    if (raw == null || raw.strip().regionMatches(true, 0, "SHA256:", 0, 7)) {
+      return Optional.empty();
+    }
+    String[] parts = raw.strip().split("[ \t]+");
+    return KeyUtils.getPublicKeyEntryDecoder(parts[0]) == null
+        ? Optional.empty()
+        : Optional.of(parts[0]);
   }
 
   static String describe(Throwable e) {
