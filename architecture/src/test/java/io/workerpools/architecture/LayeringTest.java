@@ -278,13 +278,6 @@ class LayeringTest {
     m.put(
         "transport-tentacle/src/main/java/io/workerpools/tentacle/internal/PollingListener.java",
         "#14: grew with agent rebinding and revocation");
-    // #17 (helper release): the contract suites moved into workerpools-test as they were.
-    m.put(
-        "workerpools-test/src/main/java/io/workerpools/testing/InfrastructureStoreContract.java",
-        "#17: moved unchanged; split pending");
-    m.put(
-        "workerpools-test/src/main/java/io/workerpools/testing/WorkerTransportContract.java",
-        "#17: moved unchanged; split pending");
     return Map.copyOf(m);
   }
 
