@@ -1,5 +1,6 @@
 package io.workerpools.resolve;
 
+import io.workerpools.ConfigurationException;
 import io.workerpools.model.HealthReport;
 import io.workerpools.model.Infrastructure;
 import io.workerpools.model.PoolId;
@@ -377,12 +378,14 @@ final class ResolverView {
         }
       }
     }
-    throw new IllegalStateException(
+    throw new ConfigurationException(
+        "selectionStrategy",
         "selection strategy "
             + strategy
             + " returned "
             + (w == null ? "null" : "worker '" + w.id() + "'")
-            + ", which is not one of the eligible workers it was given");
+            + ", which is not one of the eligible workers it was given; a strategy must return"
+            + " one of its candidates' workers");
   }
 
   /** Where the step would run now, and why. Builds the explanation (a scan) when it is blocked. */

@@ -3,6 +3,7 @@ package io.workerpools.resolve;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.workerpools.ConfigurationException;
 import io.workerpools.lease.WorkerLease;
 import io.workerpools.model.HealthStatus;
 import io.workerpools.model.PoolId;
@@ -175,7 +176,8 @@ class WorkerResolverTest {
     Worker b = fx.store.infrastructure().workers().get(id("b"));
     WorkerResolver r = fx.resolver("n1", eligible -> b);
     assertThatThrownBy(() -> r.acquire(linux, "s"))
-        .isInstanceOf(IllegalStateException.class)
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("selectionStrategy")
         .hasMessageContaining("'b'")
         .hasMessageContaining("not one of the eligible workers");
     assertThat(fx.store.leases()).isEmpty();

@@ -8,6 +8,7 @@ import io.workerpools.model.ScriptSyntax;
 import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import io.workerpools.ssh.internal.Bootstrap;
+import io.workerpools.ssh.internal.HostKeyAlgorithms;
 import io.workerpools.ssh.internal.HostKeyVerification;
 import io.workerpools.ssh.internal.PrecomputedKeyExchange;
 import io.workerpools.ssh.internal.RemoteExecution;
@@ -20,6 +21,7 @@ import io.workerpools.transport.ScriptExecution;
 import io.workerpools.transport.ScriptRequest;
 import io.workerpools.transport.WorkerTransport;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -50,7 +52,10 @@ import org.apache.sshd.core.CoreModuleProperties;
  *   <li>One authenticated session per worker, made on first use, reused by every step and health
  *       check, multiplexed up to {@link Builder#maxChannelsPerWorker} channels (one kept spare for
  *       kill and health commands); made again transparently when it died between steps.
- *   <li>Host keys always verified: against the endpoint's known-hosts file or pinned fingerprint.
+ *   <li>Host keys always verified: against the endpoint's known-hosts file (and {@link
+ *       Builder#systemKnownHosts}) or pinned fingerprint. The host-key algorithms of the key types
+ *       known for the host are offered first, as OpenSSH does, so a server with several host keys
+ *       presents the one the file holds.
  *   <li>Credentials from the host's {@link SshCredentialProvider}; nothing is read from {@code
  *       ~/.ssh}.
  *   <li>The script, its arguments, environment and files travel on stdin, never on a command line.
@@ -107,8 +112,12 @@ public final class SshTransport implements WorkerTransport {
     client.setKeyIdentityProvider(KeyIdentityProvider.EMPTY_KEYS_PROVIDER);
     client.setPasswordIdentityProvider(PasswordIdentityProvider.EMPTY_PASSWORDS_PROVIDER);
     client.setUserInteraction(null);
+    // OpenSSH's preference (ed25519 first); per session, the key types known for the host first.
+    client.setSignatureFactories(HostKeyAlgorithms.opensshOrder(client.getSignatureFactories()));
     // Replaces the accept-all verifier setUpDefaultClient() installs.
-    client.setServerKeyVerifier(new HostKeyVerification());
+    HostKeyVerification verification = new HostKeyVerification(client.getSignatureFactories());
+    client.setServerKeyVerifier(verification);
+    client.addSessionListener(verification);
     CoreModuleProperties.TCP_NODELAY.set(client, true);
     CoreModuleProperties.HEARTBEAT_INTERVAL.set(client, b.keepAliveInterval);
     CoreModuleProperties.HEARTBEAT_REPLY_WAIT.set(client, b.keepAliveInterval);
@@ -134,7 +143,8 @@ public final class SshTransport implements WorkerTransport {
             b.connectTimeout,
             b.killGrace,
             b.maxChannelsPerWorker,
-            b.alwaysTemporaryDirectory);
+            b.alwaysTemporaryDirectory,
+            b.systemKnownHosts);
     keepAliveBound = b.keepAliveInterval.multipliedBy(b.keepAliveMaxMissed + 1L);
   }
 
@@ -362,6 +372,7 @@ public final class SshTransport implements WorkerTransport {
     private int maxChannelsPerWorker = DEFAULT_MAX_CHANNELS_PER_WORKER;
     private Duration killGrace = DEFAULT_KILL_GRACE;
     private boolean alwaysTemporaryDirectory;
+    private List<Path> systemKnownHosts = List.of();
     private ExecutorService executor;
 
     private Builder(SshCredentialProvider credentials) {
@@ -419,6 +430,18 @@ public final class SshTransport implements WorkerTransport {
      */
     public Builder alwaysTemporaryDirectory(boolean always) {
       this.alwaysTemporaryDirectory = always;
+      return this;
+    }
+
+    /**
+     * Known-hosts files read for every worker verified against a known-hosts file, after the
+     * endpoint's own (OpenSSH's {@code GlobalKnownHostsFile}, such as {@code
+     * /etc/ssh/ssh_known_hosts}); never written. A file that does not exist holds no keys; one that
+     * cannot be read or holds a broken line fails the connection, naming the file and the line.
+     * Default: none (nothing is read that the host did not name).
+     */
+    public Builder systemKnownHosts(Path... files) {
+      this.systemKnownHosts = List.of(files);
       return this;
     }
 

@@ -20,7 +20,9 @@ import java.util.stream.Stream;
 
 /**
  * A real OpenSSH {@code sshd} on 127.0.0.1 and a free port, started from a temporary directory with
- * a generated host key, its own {@code authorized_keys}, config and pid file. Used through {@link
+ * generated host keys of the three types a stock Debian server has (ed25519, ECDSA P-256, RSA), its
+ * own {@code authorized_keys}, config and pid file; optionally a host certificate for the ed25519
+ * key signed by a test CA ({@link #withHostCertificate()}). Used through {@link
  * OpenSshServerExtension}. Also makes client keys with {@code ssh-keygen}, and (when running as
  * root) a throwaway local user with a known password for password authentication.
  */
@@ -33,10 +35,15 @@ final class OpenSshServer {
 
   private final Path dir;
   private final Path sshd;
+
+  /** The host key types, in the order a Debian sshd_config lists them. */
+  static final List<String> HOST_KEY_TYPES = List.of("rsa", "ecdsa", "ed25519");
+
   private final Path hostKey;
+  private Path hostCertificate;
+  private Path hostCa;
   private final Path authorizedKeys;
   private final Path config;
-  private final List<Path> createdDirs = new ArrayList<>();
   private Process process;
   private int port;
   private String passwordUser;
@@ -49,7 +56,9 @@ final class OpenSshServer {
       hostKey = dir.resolve("ssh_host_ed25519_key");
       authorizedKeys = dir.resolve("authorized_keys");
       config = dir.resolve("sshd_config");
-      keygen("ed25519", hostKey, "");
+      for (String type : HOST_KEY_TYPES) {
+        keygen(type, hostKeyFile(type), "");
+      }
       Files.writeString(authorizedKeys, "");
       // Steps get their own TMPDIR (sshd SetEnv), so tests can check what a step left behind
       // without seeing other tests' or other programs' files.
@@ -98,9 +107,55 @@ final class OpenSshServer {
     return "127.0.0.1:" + port;
   }
 
-  /** The host key's public line ({@code ssh-ed25519 AAAA... comment}). */
+  /** The ed25519 host key's public line ({@code ssh-ed25519 AAAA... comment}). */
   String hostPublicKey() {
-    return read(Path.of(hostKey + ".pub")).trim();
+    return hostPublicKey("ed25519");
+  }
+
+  /** The public line of the host key of a type ({@code ed25519}, {@code ecdsa}, {@code rsa}). */
+  String hostPublicKey(String type) {
+    return read(Path.of(hostKeyFile(type) + ".pub")).trim();
+  }
+
+  /** {@code <key type> <base64>} of a host key, as a known-hosts line needs it. */
+  String hostKeyTypeAndBase64(String type) {
+    String[] parts = hostPublicKey(type).split(" ");
+    return parts[0] + " " + parts[1];
+  }
+
+  /** The {@code SHA256:} fingerprint of a host key, as {@code ssh-keygen -l} prints it. */
+  String hostFingerprint(String type) {
+    return run(List.of("ssh-keygen", "-l", "-f", hostKeyFile(type) + ".pub"), null).split(" ")[1];
+  }
+
+  private Path hostKeyFile(String type) {
+    return type.equals("ed25519") ? hostKey : dir.resolve("ssh_host_" + type + "_key");
+  }
+
+  /**
+   * Makes the server present a host certificate for its ed25519 key, signed by a fresh CA for
+   * principal 127.0.0.1 (call before {@link #start()}); returns the CA's public line.
+   */
+  String withHostCertificate() {
+    hostCa = dir.resolve("host_ca");
+    keygen("ed25519", hostCa, "");
+    run(
+        List.of(
+            "ssh-keygen",
+            "-q",
+            "-s",
+            hostCa.toString(),
+            "-I",
+            "workerpools-test-host",
+            "-h",
+            "-n",
+            "127.0.0.1",
+            "-V",
+            "-5m:+1h",
+            hostKey + ".pub"),
+        null);
+    hostCertificate = Path.of(hostKey + "-cert.pub");
+    return read(Path.of(hostCa + ".pub")).trim();
   }
 
   /** A known-hosts file that trusts this server's host key. */
@@ -223,13 +278,8 @@ final class OpenSshServer {
       passwordUser = null;
     }
     deleteTree(dir);
-    for (Path d : createdDirs) {
-      try {
-        Files.deleteIfExists(d);
-      } catch (IOException ignored) {
-        // In use by another sshd: leave it.
-      }
-    }
+    // /run/sshd, if this made it, stays: an sshd of another test JVM on this machine may be using
+    // it, and removing it under a running sshd makes its next connections fail at once.
   }
 
   private void ensurePrivsepDir() throws IOException {
@@ -238,7 +288,6 @@ final class OpenSshServer {
     Path privsep = Path.of("/run/sshd");
     if (isRoot() && !Files.isDirectory(privsep)) {
       Files.createDirectories(privsep);
-      createdDirs.add(privsep);
     }
   }
 
@@ -249,7 +298,10 @@ final class OpenSshServer {
             "\n",
             "Port " + port,
             "ListenAddress 127.0.0.1",
+            "HostKey " + hostKeyFile("rsa"),
+            "HostKey " + hostKeyFile("ecdsa"),
             "HostKey " + hostKey,
+            hostCertificate == null ? "" : "HostCertificate " + hostCertificate,
             "AuthorizedKeysFile " + authorizedKeys,
             "PidFile " + dir.resolve("sshd.pid"),
             "StrictModes no",

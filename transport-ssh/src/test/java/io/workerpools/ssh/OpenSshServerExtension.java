@@ -14,12 +14,33 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * }</pre>
  */
 final class OpenSshServerExtension implements BeforeAllCallback, AfterAllCallback {
+  private final boolean hostCertificate;
   private OpenSshServer server;
+  private String hostCa;
+
+  OpenSshServerExtension() {
+    this(false);
+  }
+
+  /**
+   * @param hostCertificate whether the server presents a certificate for its ed25519 key
+   */
+  OpenSshServerExtension(boolean hostCertificate) {
+    this.hostCertificate = hostCertificate;
+  }
 
   @Override
   public void beforeAll(ExtensionContext context) {
     server = new OpenSshServer();
+    if (hostCertificate) {
+      hostCa = server.withHostCertificate();
+    }
     server.start();
+  }
+
+  /** The public line of the CA that signed the host certificate (with {@code hostCertificate}). */
+  String hostCa() {
+    return hostCa;
   }
 
   @Override

@@ -33,13 +33,18 @@ import java.util.regex.Pattern;
  *
  * <ul>
  *   <li><b>lean</b> (no files, small body, working directory not kept): the body is read into a
- *       variable with bash builtins and the bootstrap replaces itself with {@code bash -c body}:
- *       one remote process, no {@code mkdir}, {@code cat} or {@code rm}. The script runs in the
- *       login user's home directory.
+ *       variable with bash builtins and run by the bootstrap itself ({@code eval}, after it has set
+ *       the arguments and cleared its own variables and functions): one remote process, no {@code
+ *       mkdir}, {@code cat} or {@code rm}. The script runs in the login user's home directory.
  *   <li><b>directory</b>: a private {@code mkdir -m 700} directory {@code
- *       $TMPDIR/workerpools-<token>} receives the files and the script, which runs there as a child
- *       of the bootstrap; the directory is removed afterwards (also on cancel) unless it is kept.
+ *       $TMPDIR/workerpools-<token>} receives the files and the script, which is sourced there by a
+ *       subshell of the bootstrap that has set the arguments; the directory is removed afterwards
+ *       (also on cancel) unless it is kept.
  * </ul>
+ *
+ * <p>On both paths no process's command line holds any part of the script, its arguments or its
+ * environment ({@code ps} shows them to every user of the worker): the only command lines are the
+ * constants below and whatever the script itself runs.
  */
 public final class Bootstrap {
   private Bootstrap() {}
@@ -78,11 +83,16 @@ public final class Bootstrap {
           "r n; e=()",
           "for ((i=0; i<n; i++)); do r k; r x || fail \"truncated environment\";"
               + " [[ $k =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || fail \"bad variable name\"; e+=(\"$k=$x\"); done",
+          // Lean: the body runs in this very process (eval), so neither it nor the arguments
+          // ever appear in a command line (ps, /proc/*/cmdline); only the bootstrap's own state
+          // is cleared first.
           "if [ \"$m\" = 0 ]; then",
-          "  b=; IFS= read -r -d \"\" b; set -- \"$b\" \"${a[@]}\"; exec < /dev/null",
+          "  b=; IFS= read -r -d \"\" b; exec < /dev/null",
           "  for kv in \"${e[@]}\"; do export \"$kv\"; done",
-          "  exec \"$BASH\" --norc -c \"$1\" workerpools-step \"${@:2}\"",
-          "  fail \"cannot run bash\"",
+          "  set -- \"${a[@]}\"; unset -v v t m n a e i x k kv; unset -f r fail",
+          "  shopt -u execfail; [[ \"\" =~ ^$ ]]; BASH_ARGV0=workerpools-step",
+          "  eval \"unset -v b\n$b\"",
+          "  exit",
           "fi",
           "d=\"${TMPDIR:-/tmp}/workerpools-$t\"",
           "c() { cd /; [ \"$m\" = 2 ] || rm -rf \"$d\"; }",
@@ -94,8 +104,11 @@ public final class Bootstrap {
               + " || { c; fail \"cannot write file\"; }; done",
           "cat > \"$d/.script\" || { c; fail \"cannot write the script\"; }",
           "cd \"$d\" || { c; fail \"cannot enter $d\"; }",
-          "( for kv in \"${e[@]}\"; do export \"$kv\"; done;"
-              + " exec \"$BASH\" --norc \"$d/.script\" \"${a[@]}\" ) < /dev/null &",
+          // The script is sourced in a subshell, its arguments set there: none on a command line.
+          "( for kv in \"${e[@]}\"; do export \"$kv\"; done; set -- \"${a[@]}\";"
+              + " BASH_ARGV0=\"$d/.script\"; trap - TERM; shopt -u execfail; [[ \"\" =~ ^$ ]];"
+              + " unset -v v t m n a e i x k kv d s; unset -f r fail c;"
+              + " . \"$BASH_ARGV0\" ) < /dev/null &",
           "wait \"$!\"; s=$?",
           "c; exit $s");
 

@@ -1,5 +1,6 @@
 package io.workerpools.ssh.internal;
 
+import com.google.common.util.concurrent.MoreExecutors;
 import io.workerpools.TransportException;
 import io.workerpools.transport.LineSplitter;
 import io.workerpools.transport.LogLine;
@@ -15,6 +16,7 @@ import java.time.Instant;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -46,7 +48,10 @@ public final class RemoteExecution implements ScriptExecution, WorkerConnection.
   private final ScriptRequest request;
   private final LogSink sink;
   private final SensitiveMasker masker;
-  private final SerialExecutor delivery;
+
+  /** In order, never concurrently, off MINA's threads, without a thread per execution. */
+  private final Executor delivery;
+
   private final String token = UUID.randomUUID().toString().replace("-", "");
   private final long startNanos = System.nanoTime();
   private final CompletableFuture<ScriptResult> result = new CompletableFuture<>();
@@ -79,7 +84,7 @@ public final class RemoteExecution implements ScriptExecution, WorkerConnection.
     this.request = request;
     this.sink = sink;
     this.masker = request.masker();
-    this.delivery = new SerialExecutor(ctx.executor());
+    this.delivery = MoreExecutors.newSequentialExecutor(ctx.executor());
     this.onDone = onDone;
     this.lean = Bootstrap.lean(request, ctx.alwaysDirectory());
   }
@@ -185,7 +190,7 @@ public final class RemoteExecution implements ScriptExecution, WorkerConnection.
     }
     if (retry) {
       // The session died between steps: the next grant reconnects.
-      LOG.debug("retrying a step after: {}", WorkerConnection.describe(e));
+      LOG.debug("retrying a step after: {}", SessionOpener.describe(e));
       conn.acquire(false, this);
     } else if (stopped != null) {
       finish(stopped(stopped, false));
@@ -194,7 +199,7 @@ public final class RemoteExecution implements ScriptExecution, WorkerConnection.
           ScriptResult.of(
               Outcome.COULD_NOT_START,
               elapsed(),
-              "could not open a channel: " + WorkerConnection.describe(e)));
+              "could not open a channel: " + SessionOpener.describe(e)));
     }
   }
 
@@ -406,7 +411,7 @@ public final class RemoteExecution implements ScriptExecution, WorkerConnection.
 
   private void deliver(LogLine.Source source, String text) {
     Instant at = Instant.now();
-    delivery.execute(() -> sink.onLine(new LogLine(at, source, masker.mask(text))));
+    delivery.execute(guarded(() -> sink.onLine(new LogLine(at, source, masker.mask(text)))));
   }
 
   private void finish(ScriptResult r) {
@@ -418,10 +423,22 @@ public final class RemoteExecution implements ScriptExecution, WorkerConnection.
       t.cancel(false);
     }
     delivery.execute(
-        () -> {
-          result.complete(r);
-          onDone.accept(this);
-        });
+        guarded(
+            () -> {
+              result.complete(r);
+              onDone.accept(this);
+            }));
+  }
+
+  /** A failing sink or completion task is logged here (Guava's executor logs to JUL only). */
+  private Runnable guarded(Runnable task) {
+    return () -> {
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        LOG.warn("step {}: a log sink or completion task failed", request.executionId(), e);
+      }
+    };
   }
 
   private Duration elapsed() {

@@ -1,7 +1,9 @@
 package io.workerpools.ssh.internal;
 
 import io.workerpools.ssh.SshCredentialProvider;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 import org.apache.sshd.client.SshClient;
@@ -20,6 +22,7 @@ import org.apache.sshd.client.SshClient;
  * @param maxChannels the default per-worker limit on concurrent channels (one kept spare)
  * @param alwaysDirectory give every step a private temporary directory, even when the lean path (no
  *     files, one remote process) would do
+ * @param systemKnownHosts known-hosts files read after each endpoint's own, never written
  */
 public record TransportContext(
     SshClient client,
@@ -29,4 +32,5 @@ public record TransportContext(
     Duration connectTimeout,
     Duration killGrace,
     int maxChannels,
-    boolean alwaysDirectory) {}
+    boolean alwaysDirectory,
+    List<Path> systemKnownHosts) {}

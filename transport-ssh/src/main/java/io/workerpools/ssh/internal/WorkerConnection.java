@@ -1,33 +1,19 @@
 package io.workerpools.ssh.internal;
 
-import io.workerpools.AuthenticationException;
 import io.workerpools.TransportException;
-import io.workerpools.WorkerPoolsException;
 import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
-import io.workerpools.ssh.SshCredentials;
 import io.workerpools.ssh.SshEndpoint;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.security.KeyPair;
-import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.apache.sshd.client.channel.ChannelExec;
-import org.apache.sshd.client.future.ConnectFuture;
 import org.apache.sshd.client.session.ClientSession;
-import org.apache.sshd.common.NamedResource;
-import org.apache.sshd.common.SshException;
 import org.apache.sshd.common.channel.exception.SshChannelOpenException;
-import org.apache.sshd.common.config.keys.FilePasswordProvider;
-import org.apache.sshd.common.util.security.SecurityUtils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -207,7 +193,7 @@ public final class WorkerConnection {
     ClientSession s = null;
     TransportException error = null;
     try {
-      s = open(w, ep);
+      s = SessionOpener.open(ctx, workerId, w, ep);
     } catch (TransportException e) {
       error = e;
     } catch (RuntimeException e) {
@@ -250,188 +236,6 @@ public final class WorkerConnection {
     pump();
   }
 
-  private ClientSession open(Worker w, SshEndpoint ep) {
-    Duration timeout = ctx.connectTimeout();
-    long deadline = System.nanoTime() + timeout.toNanos();
-    SshCredentials creds;
-    try {
-      creds = ctx.credentials().credentials(ep.credentialsId(), w);
-    } catch (RuntimeException e) {
-      throw new AuthenticationException(
-          workerId,
-          "the credential provider failed for credentials '"
-              + ep.credentialsId()
-              + "': "
-              + e.getMessage(),
-          e);
-    }
-    if (creds == null) {
-      throw new AuthenticationException(
-          workerId,
-          "the credential provider has no credentials '" + ep.credentialsId() + "'",
-          null);
-    }
-    List<KeyPair> keys =
-        creds instanceof SshCredentials.PrivateKey
-            ? loadKeys((SshCredentials.PrivateKey) creds, ep)
-            : List.of();
-    HostKeyVerification.Attempt attempt = new HostKeyVerification.Attempt(ep);
-    ClientSession s;
-    try {
-      ConnectFuture cf = ctx.client().connect(ep.user(), ep.host(), ep.port(), attempt.context());
-      s = cf.verify(timeout).getSession();
-    } catch (Exception e) {
-      throw new TransportException(
-          workerId,
-          "cannot connect to " + ep.hostAndPort() + " within " + timeout + ": " + describe(e),
-          e);
-    }
-    try {
-      if (creds instanceof SshCredentials.Password) {
-        s.addPasswordIdentity(((SshCredentials.Password) creds).password());
-      }
-      for (KeyPair k : keys) {
-        s.addPublicKeyIdentity(k);
-      }
-      long left = Math.max(1, deadline - System.nanoTime());
-      s.auth().verify(Duration.ofNanos(left));
-      return s;
-    } catch (Exception e) {
-      s.close(true);
-      HostKeyVerification.Rejection r = attempt.rejection();
-      if (r != null) {
-        throw new AuthenticationException(workerId, hostKeyMessage(ep, r), e);
-      }
-      if (e instanceof SshException && String.valueOf(e.getMessage()).contains("authentication")) {
-        throw new AuthenticationException(
-            workerId,
-            ep.hostAndPort()
-                + " refused user '"
-                + ep.user()
-                + "' with credentials '"
-                + ep.credentialsId()
-                + "' ("
-                + describe(e)
-                + "); check that the key is in the user's authorized_keys or the password is right",
-            e);
-      }
-      throw new TransportException(
-          workerId, "cannot log in to " + ep.hostAndPort() + ": " + describe(e), e);
-    }
-  }
-
-  static String hostKeyMessage(SshEndpoint ep, HostKeyVerification.Rejection r) {
-    String where = ep.hostAndPort();
-    String presented = r.keyType() + " key " + r.fingerprint();
-    if (ep.pinnedFingerprint().isPresent()) {
-      return "host key verification failed for "
-          + where
-          + ": the server presented "
-          + presented
-          + " but the endpoint pins "
-          + ep.pinnedFingerprint().get()
-          + ". If the server's key was replaced on purpose, set endpoint property '"
-          + SshEndpoint.HOST_KEY
-          + "' to "
-          + r.fingerprint()
-          + " (check it on the server with: ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub).";
-    }
-    String file = ep.knownHosts().orElseThrow().toString();
-    String hostEntry = ep.port() == 22 ? ep.host() : "[" + ep.host() + "]:" + ep.port();
-    if (r.changed()) {
-      return "host key verification failed for "
-          + where
-          + ": the HOST KEY HAS CHANGED. The server presented "
-          + presented
-          + ", which differs from the key for "
-          + hostEntry
-          + " in "
-          + file
-          + ". Someone may be intercepting the connection. If the key was replaced on purpose"
-          + " (check it on the server with: ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), remove"
-          + " the old entry (ssh-keygen -R '"
-          + hostEntry
-          + "' -f "
-          + file
-          + ") and add the new one, or pin it with endpoint property '"
-          + SshEndpoint.HOST_KEY
-          + "' = "
-          + r.fingerprint()
-          + ".";
-    }
-    return "host key verification failed for "
-        + where
-        + ": the server presented "
-        + presented
-        + ", which is not in the known-hosts file "
-        + file
-        + ". If that is the server's key (check it on the server with: ssh-keygen -lf"
-        + " /etc/ssh/ssh_host_*_key.pub), add it (ssh-keyscan -p "
-        + ep.port()
-        + " "
-        + ep.host()
-        + " >> "
-        + file
-        + "), or pin it with endpoint property '"
-        + SshEndpoint.HOST_KEY
-        + "' = "
-        + r.fingerprint()
-        + ".";
-  }
-
-  private List<KeyPair> loadKeys(SshCredentials.PrivateKey key, SshEndpoint ep) {
-    String name = "credentials '" + ep.credentialsId() + "'";
-    FilePasswordProvider pass =
-        key.passphrase().map(FilePasswordProvider::of).orElse(FilePasswordProvider.EMPTY);
-    try (InputStream in =
-        key.file().isPresent()
-            ? Files.newInputStream(key.file().get())
-            : new ByteArrayInputStream(key.keyText().get().getBytes(StandardCharsets.UTF_8))) {
-      Iterable<KeyPair> pairs =
-          SecurityUtils.loadKeyPairIdentities(null, NamedResource.ofName(name), in, pass);
-      List<KeyPair> out = new ArrayList<>();
-      if (pairs != null) {
-        Iterator<KeyPair> it = pairs.iterator();
-        while (it.hasNext()) {
-          out.add(it.next());
-        }
-      }
-      if (out.isEmpty()) {
-        throw new AuthenticationException(
-            workerId, "the private key of " + name + " holds no key", null);
-      }
-      return out;
-    } catch (WorkerPoolsException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new AuthenticationException(
-          workerId,
-          "cannot read the private key of "
-              + name
-              + (key.passphrase().isPresent()
-                  ? " (is the passphrase right?)"
-                  : " (does it need a passphrase?)")
-              + ": "
-              + describe(e),
-          e);
-    }
-  }
-
-  static String describe(Throwable e) {
-    Throwable t = e;
-    String msg = null;
-    while (t != null) {
-      if (t.getMessage() != null) {
-        msg = t.getClass().getSimpleName() + ": " + t.getMessage();
-      }
-      if (t.getCause() == null || t.getCause() == t) {
-        break;
-      }
-      t = t.getCause();
-    }
-    return msg == null ? e.getClass().getSimpleName() : msg;
-  }
-
   /** Result of a control command. */
   public record ControlResult(Integer exitStatus, String stdout) {}
 
@@ -456,7 +260,8 @@ public final class WorkerConnection {
             } catch (Exception e) {
               release();
               done.completeExceptionally(
-                  new TransportException(workerId, "cannot open a channel: " + describe(e), e));
+                  new TransportException(
+                      workerId, "cannot open a channel: " + SessionOpener.describe(e), e));
               return;
             }
             ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -474,7 +279,9 @@ public final class WorkerConnection {
                             release();
                             done.completeExceptionally(
                                 new TransportException(
-                                    workerId, "cannot open a channel: " + describe(ex), ex));
+                                    workerId,
+                                    "cannot open a channel: " + SessionOpener.describe(ex),
+                                    ex));
                           }
                           return;
                         }
@@ -506,7 +313,8 @@ public final class WorkerConnection {
             } catch (Exception e) {
               release();
               done.completeExceptionally(
-                  new TransportException(workerId, "cannot open a channel: " + describe(e), e));
+                  new TransportException(
+                      workerId, "cannot open a channel: " + SessionOpener.describe(e), e));
             }
           }
 
