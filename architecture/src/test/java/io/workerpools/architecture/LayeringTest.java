@@ -271,7 +271,7 @@ class LayeringTest {
 
   private static Map<String, String> oversizedForNow() {
     Map<String, String> m = new TreeMap<>();
-    // #14 (helper tentacle): the polling listener, split in progress.
+    // #14 (helper tentacle): the polling listener, split pending.
     m.put(
         "transport-tentacle/src/main/java/io/workerpools/tentacle/internal/PollingListener.java",
         "#14: grew with agent rebinding and revocation");
