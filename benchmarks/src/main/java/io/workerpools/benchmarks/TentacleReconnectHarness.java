@@ -35,8 +35,12 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code polling}: {@code agents} polling agents (one connection each, reconnect back-off
  *       {@code minBackoffMillis}..{@code maxBackoffMillis}, jittered by the agent) connected
  *       through one proxy port to the host's polling listener; the proxy cuts them all and the
- *       harness waits until every subscription has its connection back. Here the agents choose when
- *       to reconnect.
+ *       harness waits until every agent has connected again. Here the agents choose when to
+ *       reconnect. A health sweep ({@code inFlight} at once) before and after the cut checks that
+ *       the host serves them; the transport gets {@code 2 × inFlight} threads, because a polling
+ *       health check holds a transport thread while it waits for the reply that another transport
+ *       thread must dispatch (with {@code inFlight} ≥ threads every thread waits and none
+ *       dispatches: seen at 64 checks on the default 32 threads).
  * </ul>
  *
  * In both, the proxy records when each new connection arrives after the cut: the histogram of those
@@ -62,7 +66,7 @@ public final class TentacleReconnectHarness {
     long minBackoff = args.length > 3 ? Long.parseLong(args[3]) : 1000;
     long maxBackoff = args.length > 4 ? Long.parseLong(args[4]) : 10_000;
     if ("polling".equals(mode)) {
-      polling(agents, minBackoff, maxBackoff);
+      polling(agents, inFlight, minBackoff, maxBackoff);
     } else {
       listening(agents, inFlight);
     }
@@ -190,7 +194,7 @@ public final class TentacleReconnectHarness {
     return workers.size() - left.size();
   }
 
-  static void polling(int agents, long minBackoff, long maxBackoff) throws Exception {
+  static void polling(int agents, int inFlight, long minBackoff, long maxBackoff) throws Exception {
     Path home = Files.createTempDirectory("b5-polling");
     TentacleCertificate host = TentacleCertificate.generate("b5-host");
     List<TentacleAgent> started = new ArrayList<>();
@@ -199,6 +203,7 @@ public final class TentacleReconnectHarness {
         TentacleTransport transport =
             TentacleTransport.builder(host)
                 .pollingListener(new InetSocketAddress("127.0.0.1", 0))
+                .threads(2 * inFlight)
                 .build()) {
       InetSocketAddress via = proxy.forward(transport.pollingAddress());
       for (int i = 0; i < agents; i++) {
@@ -232,7 +237,7 @@ public final class TentacleReconnectHarness {
                 .build());
       }
       long t0 = System.nanoTime();
-      int before = sweep(transport, workers, 64);
+      int before = sweep(transport, workers, inFlight);
       System.out.printf(
           Locale.ROOT,
           "health sweep before the cut: %d/%d healthy in %.2f s%n",
@@ -262,7 +267,7 @@ public final class TentacleReconnectHarness {
           minBackoff,
           maxBackoff);
       long t = System.nanoTime();
-      int healthy = sweep(transport, workers, 64);
+      int healthy = sweep(transport, workers, inFlight);
       System.out.printf(
           Locale.ROOT,
           "health sweep right after: %d/%d healthy, all %.2f s after the cut%n",
