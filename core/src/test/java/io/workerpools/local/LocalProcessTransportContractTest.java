@@ -4,7 +4,8 @@ import io.workerpools.local.LocalProcessTransport.StartMode;
 
 /**
  * The local-process transport (the built-in worker) passes the shared transport contract, in its
- * persistent-launcher mode ({@link LocalSpawnPerScriptContractTest} covers the default mode).
+ * persistent-launcher mode, the default ({@link LocalSpawnPerScriptContractTest} covers the spawn
+ * mode).
  */
 class LocalProcessTransportContractTest extends LocalTransportContractBase {
   @Override

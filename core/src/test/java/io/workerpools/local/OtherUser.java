@@ -87,14 +87,39 @@ final class OtherUser implements AutoCloseable {
     }
   }
 
+  /**
+   * Kills what {@link #start} started (and its descendants), waits for them to end, and removes the
+   * user; {@code userdel} refuses while a process of the user still runs, so it is retried (a
+   * short-lived child forked just before the kill may still be ending) up to a deadline.
+   */
   @Override
   public void close() {
+    List<ProcessHandle> all = new ArrayList<>();
     synchronized (started) {
       for (Process p : started) {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
+        all.addAll(p.descendants().toList());
+        all.add(p.toHandle());
       }
     }
-    run(List.of("userdel", name));
+    all.forEach(ProcessHandle::destroyForcibly);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    for (ProcessHandle h : all) {
+      try {
+        h.onExit().get(30, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        throw new AssertionError("process " + h.pid() + " of " + name + " did not end", e);
+      }
+    }
+    while (true) {
+      try {
+        run(List.of("userdel", name));
+        return;
+      } catch (AssertionError e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.onSpinWait();
+      }
+    }
   }
 }

@@ -439,7 +439,10 @@ public final class TentacleTransport implements WorkerTransport {
       return this;
     }
 
-    /** TCP connect and TLS handshake timeout (default 10 s). */
+    /**
+     * TCP connect timeout, and then the absolute deadline of the TLS handshake and preamble
+     * together (default 10 s each).
+     */
     public Builder connectTimeout(Duration d) {
       this.connectTimeout = positive("connectTimeout", d);
       return this;

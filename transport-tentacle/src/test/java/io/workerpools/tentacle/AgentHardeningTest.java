@@ -95,7 +95,7 @@ class AgentHardeningTest {
     assertThat(mode(ws.resolve("work").resolve("conf"))).isEqualTo("rwx------");
     assertThat(mode(ws.resolve("work").resolve("conf").resolve("deploy.key")))
         .isEqualTo("rw-------");
-    assertThat(mode(ws.resolve("script.sh"))).isEqualTo("rw-------");
+    assertThat(mode(ws.resolve("work").resolve("script.sh"))).isEqualTo("rw-------");
     assertThat(mode(ws.resolve("log.jsonl"))).isEqualTo("rw-------");
     assertThat(mode(ws.resolve("state.json"))).isEqualTo("rw-------");
     transport.upload(w, "deep/dir/secret.txt", "s".getBytes());

@@ -1,5 +1,7 @@
 /**
- * Implementation details of the local-process transport (the persistent launcher, line splitting,
- * process-tree killing, interpreter lookup). Not an API: anything here may change without notice.
+ * Implementation details of the built-in worker: the two {@link
+ * io.workerpools.local.internal.Starter}s (the persistent launcher and its loopback side, one spawn
+ * per script), command lines, working directories, process-tree killing, interpreter lookup. Not an
+ * API: anything here may change without notice.
  */
 package io.workerpools.local.internal;

@@ -95,14 +95,15 @@ public final class PeerConnection implements Closeable {
       PinnedTls.configure(s);
       s.setTcpNoDelay(true);
       s.setKeepAlive(true);
-      // Connect, handshake and preamble together within connectTimeout: an agent that drips
-      // handshake bytes is closed at the deadline.
+      s.connect(address, (int) connectTimeout.toMillis());
+      connected = true;
+      // Then the TLS handshake and the preamble together within connectTimeout, an absolute
+      // deadline: an agent that drips handshake bytes is closed at it (per-read timeouts alone
+      // would let it hold this thread for good).
       SSLSocket opening = s;
       deadline =
           timer.schedule(
               () -> closeQuietly(opening), connectTimeout.toMillis(), TimeUnit.MILLISECONDS);
-      s.connect(address, (int) connectTimeout.toMillis());
-      connected = true;
       s.setSoTimeout((int) connectTimeout.toMillis());
       s.startHandshake();
       handshakeDone = true;

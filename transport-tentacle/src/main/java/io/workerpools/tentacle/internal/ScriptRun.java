@@ -1,23 +1,23 @@
 package io.workerpools.tentacle.internal;
 
+import io.workerpools.local.LocalScriptRunner;
+import io.workerpools.model.ScriptSyntax;
 import io.workerpools.tentacle.internal.AgentOutcome.End;
 import io.workerpools.tentacle.internal.Messages.LogEntry;
 import io.workerpools.tentacle.internal.Messages.ScriptStatus;
 import io.workerpools.tentacle.internal.Messages.StartScript;
 import io.workerpools.tentacle.internal.Workspace.State;
+import io.workerpools.transport.ScriptExecution;
+import io.workerpools.transport.ScriptRequest;
+import io.workerpools.transport.ScriptResult;
 import io.workerpools.transport.SensitiveMasker;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,12 +38,12 @@ final class ScriptRun {
   final Workspace workspace;
   private final SensitiveMasker masker;
   private final ExecutorService threads;
-  private final ScheduledExecutorService timer;
   private final IsolationMutexes mutexes;
   final List<LogEntry> log = new ArrayList<>();
   private final List<Runnable> onComplete = new ArrayList<>();
   private State state;
-  private Process process;
+  private final LocalScriptRunner runner;
+  private ScriptExecution execution;
   private End pendingEnd; // chosen by cancel/timeout before the process exited
   private Thread waiter; // the thread waiting for this run's isolation mutex, if any
 
@@ -53,14 +53,14 @@ final class ScriptRun {
       SensitiveMasker masker,
       State state,
       ExecutorService threads,
-      ScheduledExecutorService timer,
+      LocalScriptRunner runner,
       IsolationMutexes mutexes) {
     this.ticket = ticket;
     this.workspace = workspace;
     this.masker = masker;
     this.state = state;
     this.threads = threads;
-    this.timer = timer;
+    this.runner = runner;
     this.mutexes = mutexes;
   }
 
@@ -144,7 +144,7 @@ final class ScriptRun {
         IsolationMutexes.Held h = held;
         boolean started;
         synchronized (this) {
-          started = process != null && !isComplete();
+          started = execution != null && !isComplete();
         }
         if (started) {
           whenComplete(h::release);
@@ -165,114 +165,83 @@ final class ScriptRun {
     r.run();
   }
 
+  /**
+   * Runs the script through core's {@link LocalScriptRunner} (as the built-in worker does: its
+   * interpreter flags, a clean environment, its own process group, leftovers killed on exit), in
+   * the workspace's {@code work/} directory; its lines go to this run's durable log.
+   */
   private void spawn(StartScript s) {
-    Path work = workspace.workDir();
-    Path script = workspace.dir.resolve(ScriptProcess.scriptFile(s.syntax()));
+    ScriptRequest request;
     try {
-      OwnerOnly.write(script, s.body().getBytes(StandardCharsets.UTF_8));
-      if (s.files() != null) {
-        for (Messages.ScriptFileEntry f : s.files()) {
-          Path target = FileService.confine(work, f.name());
-          OwnerOnly.createDirectories(target.getParent());
-          OwnerOnly.write(target, Base64.getDecoder().decode(f.base64()));
-        }
-      }
-    } catch (IOException | IllegalArgumentException e) {
-      end(
-          End.of(
-              AgentOutcome.COULD_NOT_START,
-              "cannot write the script or its files: " + e.getMessage()));
+      request = toRequest(s);
+    } catch (RuntimeException e) {
+      end(End.of(AgentOutcome.COULD_NOT_START, "the agent could not read the request: " + e));
       return;
     }
-    ProcessBuilder pb =
-        ScriptProcess.builder(
-            ScriptProcess.command(s.syntax(), script, s.arguments()), work, s.environment());
-    Process p;
+    ScriptExecution exec;
     synchronized (this) {
       if (pendingEnd != null) {
         endLocked(pendingEnd);
         return;
       }
-      try {
-        p = pb.start();
-      } catch (IOException e) {
-        endLocked(
-            End.of(
-                AgentOutcome.COULD_NOT_START,
-                "cannot start '"
-                    + ScriptProcess.interpreter(s.syntax())
-                    + "': "
-                    + e.getMessage()
-                    + " (is it installed and on PATH?)"));
-        return;
-      }
-      try {
-        p.getOutputStream().close();
-      } catch (IOException e) {
-        // stdin is not used
-      }
-      process = p;
+      exec =
+          runner.start(
+              request, workspace.workDir(), line -> append(line.source().name(), line.text()));
+      execution = exec;
       // In memory only: on disk the run stays PENDING until it completes, which a restarted agent
       // reports as UNKNOWN_RESULT just the same (one atomic file write less per script).
       state = new State(ticket, "RUNNING", null, 0, "", state.startedMillis(), 0);
       notifyAll();
     }
-    ScheduledFuture<?> timeout = null;
-    if (s.timeoutMillis() > 0) {
-      timeout =
-          timer.schedule(
-              () ->
-                  cancel(
-                      End.of(
-                          AgentOutcome.TIMED_OUT, "ran longer than " + s.timeoutMillis() + " ms")),
-              s.timeoutMillis(),
-              TimeUnit.MILLISECONDS);
-    }
-    // When the script exits, whatever it left running in its process group dies with it (as on
-    // the built-in worker): a background child still holding stdout would otherwise keep the
-    // step from completing until that child ends.
-    p.onExit()
-        .thenRun(
-            () -> {
-              try {
-                threads.execute(() -> ScriptProcess.killGroup(p.pid()));
-              } catch (RejectedExecutionException e) {
-                ScriptProcess.killGroup(p.pid());
-              }
-            });
-    LineReader lines = new LineReader(LineReader.DEFAULT_MAX_CHARS, s.sensitiveValues());
-    CompletableFuture<Void> out = pump(lines, p.getInputStream(), "STDOUT");
-    CompletableFuture<Void> err = pump(lines, p.getErrorStream(), "STDERR");
-    ScheduledFuture<?> t = timeout;
-    CompletableFuture.allOf(out, err, p.onExit())
+    exec.result()
         .whenComplete(
-            (v, e) -> {
-              if (t != null) {
-                t.cancel(false);
-              }
+            (r, e) -> {
               synchronized (this) {
-                endLocked(pendingEnd != null ? pendingEnd : End.exited(p.exitValue()));
+                endLocked(pendingEnd != null ? pendingEnd : toEnd(r, e));
               }
             });
   }
 
-  private CompletableFuture<Void> pump(LineReader lines, InputStream in, String source) {
-    return CompletableFuture.runAsync(
-        () -> {
-          // Bounded pieces, not readLine(): a script printing megabytes without a newline must
-          // not make one huge log entry (nor one status reply over the frame limit).
-          try (in) {
-            lines.pump(in, line -> append(source, line));
-          } catch (IOException e) {
-            // the process was killed: its pipes closed
-          }
-        },
-        threads);
+  private static ScriptRequest toRequest(StartScript s) {
+    ScriptRequest.Builder b =
+        ScriptRequest.builder(ScriptSyntax.valueOf(s.syntax()), s.body()).executionId(s.ticket());
+    if (s.arguments() != null) {
+      s.arguments().forEach(b::argument);
+    }
+    if (s.environment() != null) {
+      s.environment().forEach(b::env);
+    }
+    if (s.sensitiveValues() != null) {
+      s.sensitiveValues().forEach(b::sensitiveValue);
+    }
+    if (s.files() != null) {
+      for (Messages.ScriptFileEntry f : s.files()) {
+        b.file(f.name(), Base64.getDecoder().decode(f.base64()));
+      }
+    }
+    if (s.timeoutMillis() > 0) {
+      b.timeout(Duration.ofMillis(s.timeoutMillis()));
+    }
+    return b.build();
+  }
+
+  private static End toEnd(ScriptResult r, Throwable e) {
+    if (e != null || r == null) {
+      return End.of(AgentOutcome.UNKNOWN_RESULT, "the script's result was lost: " + e);
+    }
+    return switch (r.outcome()) {
+      case EXITED -> End.exited(r.exitCode().orElse(-1));
+      case CANCELLED -> End.of(AgentOutcome.CANCELLED, r.message());
+      case TIMED_OUT -> End.of(AgentOutcome.TIMED_OUT, r.message());
+      case COULD_NOT_START -> End.of(AgentOutcome.COULD_NOT_START, r.message());
+      case MUTEX_TIMEOUT -> End.of(AgentOutcome.MUTEX_TIMEOUT, r.message());
+      case WORKER_LOST, UNKNOWN_RESULT -> End.of(AgentOutcome.UNKNOWN_RESULT, r.message());
+    };
   }
 
   /** Ends the run with {@code end} unless it has ended: kills its process, or ends its wait. */
   void cancel(End end) {
-    Process p;
+    ScriptExecution exec;
     synchronized (this) {
       if (isComplete()) {
         return;
@@ -280,13 +249,13 @@ final class ScriptRun {
       if (pendingEnd == null) {
         pendingEnd = end;
       }
-      p = process;
+      exec = execution;
       if (waiter != null) {
         waiter.interrupt(); // waiting for its mutex: ends now, not when the mutex frees
       }
     }
-    if (p != null) {
-      ScriptProcess.killTree(p);
+    if (exec != null) {
+      exec.cancel(); // the whole process group
     }
   }
 

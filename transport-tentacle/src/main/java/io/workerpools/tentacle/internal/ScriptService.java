@@ -1,5 +1,7 @@
 package io.workerpools.tentacle.internal;
 
+import io.workerpools.local.LocalScriptRunner;
+import io.workerpools.model.ScriptSyntax;
 import io.workerpools.tentacle.internal.AgentOutcome.End;
 import io.workerpools.tentacle.internal.Messages.ScriptStatus;
 import io.workerpools.tentacle.internal.Messages.StartScript;
@@ -15,7 +17,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
@@ -25,9 +26,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The agent's script service: start, status, cancel and complete by ticket. Each ticket (made by
  * the host) gets a durable {@link Workspace}; a second start with the same ticket returns the
- * existing run's status: the script never runs twice. Runs are {@link ScriptRun}s, processes are
- * started as {@link ScriptProcess} says (clean environment, the built-in worker's interpreter
- * flags), isolation by {@link IsolationMutexes}.
+ * existing run's status: the script never runs twice. Runs are {@link ScriptRun}s; processes are
+ * run by core's {@link LocalScriptRunner}, as on the built-in worker (clean environment, the same
+ * interpreter flags, process groups); isolation by {@link IsolationMutexes}.
  *
  * <p>Threads: two reader threads per running process (stdout, stderr) and one per script waiting
  * for its isolation mutex, from a cached pool; exits are observed through {@link Process#onExit()}.
@@ -49,7 +50,7 @@ public final class ScriptService implements AutoCloseable {
   private final Map<String, ScriptRun> runs = new ConcurrentHashMap<>();
   private final IsolationMutexes mutexes = new IsolationMutexes();
   private final ExecutorService threads;
-  private final ScheduledExecutorService timer;
+  private final LocalScriptRunner runner;
   private final AtomicInteger threadNo = new AtomicInteger();
 
   /**
@@ -66,13 +67,13 @@ public final class ScriptService implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-    this.timer =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "agent-script-timer");
-              t.setDaemon(true);
-              return t;
-            });
+    // Core's local runner: the built-in worker's interpreter flags, a clean environment (only
+    // HostEnvironment.clean() names of the agent's own environment reach scripts), process groups.
+    this.runner =
+        LocalScriptRunner.builder()
+            .name("this agent")
+            .maxLineBytes(LineReader.DEFAULT_MAX_CHARS) // the agent's bound on one log entry
+            .build();
     try {
       OwnerOnly.createDirectories(root);
     } catch (IOException e) {
@@ -220,7 +221,7 @@ public final class ScriptService implements AutoCloseable {
   }
 
   private ScriptRun newRun(String ticket, Workspace ws, SensitiveMasker masker, State st) {
-    return new ScriptRun(ticket, ws, masker, st, threads, timer, mutexes);
+    return new ScriptRun(ticket, ws, masker, st, threads, runner, mutexes);
   }
 
   private static ScriptStatus unknownTicket(String ticket) {
@@ -246,7 +247,12 @@ public final class ScriptService implements AutoCloseable {
     if (s.syntax() == null) {
       throw new IllegalArgumentException("'syntax' is required");
     }
-    ScriptProcess.scriptFile(s.syntax());
+    try {
+      ScriptSyntax.valueOf(s.syntax());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "unknown script syntax '" + s.syntax() + "': use BASH, SH, PYTHON or POWERSHELL");
+    }
     if (s.body() == null) {
       throw new IllegalArgumentException("'body' is required");
     }
@@ -283,8 +289,8 @@ public final class ScriptService implements AutoCloseable {
     for (ScriptRun r : runs.values()) {
       r.cancel(End.of(AgentOutcome.CANCELLED, "the agent shut down"));
     }
+    runner.close();
     threads.shutdownNow();
-    timer.shutdownNow();
     for (ScriptRun r : runs.values()) {
       r.workspace.closeLog();
     }
