@@ -4,41 +4,33 @@ import io.workerpools.ConfigurationException;
 import io.workerpools.TransportException;
 import io.workerpools.model.Endpoint;
 import io.workerpools.model.HealthReport;
-import io.workerpools.model.HealthStatus;
 import io.workerpools.model.Worker;
 import io.workerpools.tentacle.internal.CallSettings;
 import io.workerpools.tentacle.internal.Caller;
 import io.workerpools.tentacle.internal.FileService;
 import io.workerpools.tentacle.internal.FileTransfer;
 import io.workerpools.tentacle.internal.Frames;
+import io.workerpools.tentacle.internal.HealthProbe;
 import io.workerpools.tentacle.internal.ListeningPool;
-import io.workerpools.tentacle.internal.Messages;
-import io.workerpools.tentacle.internal.PeerConnection;
 import io.workerpools.tentacle.internal.PollingListener;
 import io.workerpools.tentacle.internal.RemoteScript;
 import io.workerpools.tentacle.internal.Target;
 import io.workerpools.tentacle.internal.Targets;
 import io.workerpools.transport.HealthCheckRequest;
-import io.workerpools.transport.HealthScriptVerdict;
 import io.workerpools.transport.LogSink;
 import io.workerpools.transport.ScriptExecution;
 import io.workerpools.transport.ScriptRequest;
 import io.workerpools.transport.ScriptResult;
 import io.workerpools.transport.WorkerTransport;
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -249,66 +241,22 @@ public final class TentacleTransport implements WorkerTransport {
 
   // ---------------------------------------------------------------- health
 
+  /**
+   * A capabilities call (connectivity, OS, free disk, services), then the health script if the
+   * request has one, judged by core's {@code HealthScriptVerdict}. Never fails: an unreachable or
+   * refusing agent is {@code UNAVAILABLE}, saying why.
+   */
   @Override
   public CompletionStage<HealthReport> checkHealth(Worker worker, HealthCheckRequest request) {
     Target t = target(worker);
-    CompletableFuture<HealthReport> f = new CompletableFuture<>();
-    executor.execute(
-        () -> {
-          long t0 = System.nanoTime();
-          try {
-            Messages.Capabilities caps =
-                caller.once(
-                    t,
-                    "capabilities",
-                    new Messages.Empty(),
-                    Messages.Capabilities.class,
-                    null,
-                    Duration.ZERO,
-                    min(config.collectTimeout, request.timeout()));
-            Duration latency = Duration.ofNanos(System.nanoTime() - t0);
-            Map<String, String> details = new HashMap<>();
-            details.put("os", caps.os());
-            details.put("freeDiskBytes", Long.toString(caps.freeDiskBytes()));
-            details.put("services", String.join(",", caps.services()));
-            details.put("agentThumbprint", worker.endpoint().properties().get("thumbprint"));
-            if (request.healthScript().isEmpty()) {
-              f.complete(
-                  new HealthReport(HealthStatus.HEALTHY, Instant.now(), latency, "", details));
-              return;
-            }
-            ScriptRequest script =
-                request
-                    .healthScript()
-                    .get()
-                    .withExecutionId("health-" + java.util.UUID.randomUUID());
-            HealthReport connectivity =
-                new HealthReport(HealthStatus.HEALTHY, Instant.now(), latency, "", details);
-            HealthScriptVerdict verdict = new HealthScriptVerdict();
-            start(worker, script, verdict)
-                .result()
-                .whenComplete(
-                    (r, e) ->
-                        f.complete(
-                            e != null
-                                ? unavailable(t0, "health script: " + e.getMessage())
-                                : verdict.report(r, connectivity, Instant.now(), latency)));
-          } catch (PeerConnection.PeerAuthenticationFailure e) {
-            f.complete(unavailable(t0, "authentication failed: " + e.getMessage()));
-          } catch (IOException | Caller.RemoteError | RuntimeException e) {
-            f.complete(unavailable(t0, e.getMessage()));
-          }
-        });
-    return f;
-  }
-
-  private static Duration min(Duration a, Duration b) {
-    return a.compareTo(b) <= 0 ? a : b;
-  }
-
-  private static HealthReport unavailable(long t0, String message) {
-    return HealthReport.of(
-        HealthStatus.UNAVAILABLE, Instant.now(), Duration.ofNanos(System.nanoTime() - t0), message);
+    return HealthProbe.check(
+        worker,
+        t,
+        request,
+        caller,
+        executor,
+        config.collectTimeout,
+        (script, sink) -> start(worker, script, sink));
   }
 
   // ---------------------------------------------------------------- scripts
