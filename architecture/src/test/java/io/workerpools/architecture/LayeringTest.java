@@ -283,8 +283,6 @@ class LayeringTest {
     // connection pool, the polling listener, the pinned TLS handshake, the line reader), which have
     // no public face yet. The hostile reliability tests use tentacle's test-jar (AgentWire).
     String why = "#14: benchmarks of tentacle protocol internals; no public face yet";
-    m.put(
-        "benchmarks/src/main/java/io/workerpools/benchmarks/HostileLineReaderBenchmark.java", why);
     m.put("benchmarks/src/main/java/io/workerpools/benchmarks/TentacleCallsBenchmark.java", why);
     m.put("benchmarks/src/main/java/io/workerpools/benchmarks/TlsHandshakeBenchmark.java", why);
     return Map.copyOf(m);

@@ -2,8 +2,8 @@ package io.workerpools.tentacle;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.workerpools.tentacle.internal.Frames;
-import io.workerpools.tentacle.internal.LineReader;
 import io.workerpools.tentacle.internal.PinnedTls;
+import io.workerpools.tentacle.internal.ScriptService;
 import io.workerpools.tentacle.internal.Wire;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,7 +25,7 @@ public final class AgentWire {
   public static final int MAX_FRAME_BYTES = Frames.DEFAULT_MAX_FRAME_BYTES;
 
   /** The longest line an agent's output reader keeps by default. */
-  public static final int MAX_LINE_CHARS = LineReader.DEFAULT_MAX_CHARS;
+  public static final int MAX_LINE_CHARS = ScriptService.MAX_LOG_ENTRY_BYTES;
 
   /** The protocol's JSON mapper. */
   public static final ObjectMapper MAPPER = Wire.MAPPER;
