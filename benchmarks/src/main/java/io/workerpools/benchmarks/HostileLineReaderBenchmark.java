@@ -1,6 +1,7 @@
 package io.workerpools.benchmarks;
 
-import io.workerpools.tentacle.internal.LineReader;
+import io.workerpools.transport.LineSplitter;
+import io.workerpools.transport.SensitiveMasker;
 import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -22,9 +23,10 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
 /**
- * The cost of the agent's bounded line reader (found necessary by the hostile-input suite) against
- * the {@code BufferedReader.readLine()} it replaced, in the same run: 4 MiB of script output as
- * 100-character lines, with and without sensitive values to keep whole at a cut.
+ * The cost of the one bounded, secret-safe line splitter every transport uses (core's {@link
+ * LineSplitter}, at the agent's 16 KiB log-entry bound; it replaced the agent's own reader, found
+ * necessary by the hostile-input suite) against an unbounded {@code BufferedReader.readLine()}, in
+ * the same run: 4 MiB of script output, with and without sensitive values to keep whole at a cut.
  *
  * <p>Run: {@code java -jar benchmarks/target/benchmarks.jar HostileLineReader -f 1 -wi 2 -i 3}.
  */
@@ -40,8 +42,10 @@ public class HostileLineReaderBenchmark {
   public int lineLength;
 
   private byte[] output;
-  private LineReader plain;
-  private LineReader withSecrets;
+  private static final int MAX_LINE_BYTES = 16 * 1024; // the agent's log-entry bound
+
+  private SensitiveMasker none;
+  private SensitiveMasker secrets;
 
   @Setup
   public void setUp() {
@@ -51,8 +55,8 @@ public class HostileLineReaderBenchmark {
       b.append(line);
     }
     output = b.toString().getBytes(StandardCharsets.UTF_8);
-    plain = new LineReader(LineReader.DEFAULT_MAX_CHARS, List.of());
-    withSecrets = new LineReader(LineReader.DEFAULT_MAX_CHARS, List.of("s3cr3t-T0ken", "hunter2"));
+    none = SensitiveMasker.none();
+    secrets = SensitiveMasker.of(List.of("s3cr3t-T0ken", "hunter2"));
   }
 
   /** The baseline: what the agent did before (unbounded lines). */
@@ -69,12 +73,13 @@ public class HostileLineReaderBenchmark {
   }
 
   @Benchmark
-  public void lineReader(Blackhole bh) throws IOException {
-    plain.pump(new ByteArrayInputStream(output), bh::consume);
+  public void lineSplitter(Blackhole bh) throws IOException {
+    LineSplitter.masking(MAX_LINE_BYTES, none, bh::consume).pump(new ByteArrayInputStream(output));
   }
 
   @Benchmark
-  public void lineReaderWithSecrets(Blackhole bh) throws IOException {
-    withSecrets.pump(new ByteArrayInputStream(output), bh::consume);
+  public void lineSplitterWithSecrets(Blackhole bh) throws IOException {
+    LineSplitter.masking(MAX_LINE_BYTES, secrets, bh::consume)
+        .pump(new ByteArrayInputStream(output));
   }
 }

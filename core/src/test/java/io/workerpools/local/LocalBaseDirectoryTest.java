@@ -131,6 +131,8 @@ class LocalBaseDirectoryTest {
         assertThat(r.message()).contains(base.toString()).contains("another user");
       }
       assertThat(attacker.isAlive()).as("the attacker kept trying").isTrue();
+    } finally {
+      hostile.stopAll(); // before the temporary directory it writes into is deleted
     }
     assertThat(marker).doesNotExist();
     try (Stream<Path> s = Files.list(shared)) {

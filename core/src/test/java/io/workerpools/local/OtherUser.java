@@ -94,6 +94,26 @@ final class OtherUser implements AutoCloseable {
    */
   @Override
   public void close() {
+    stopAll();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      try {
+        run(List.of("userdel", name));
+        return;
+      } catch (AssertionError e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.onSpinWait();
+      }
+    }
+  }
+
+  /**
+   * Kills what {@link #start} started (and its descendants) and waits until no process of the user
+   * is left, so that nothing of theirs still writes into a directory a test is about to delete.
+   */
+  public void stopAll() {
     List<ProcessHandle> all = new ArrayList<>();
     synchronized (started) {
       for (Process p : started) {
@@ -110,16 +130,38 @@ final class OtherUser implements AutoCloseable {
         throw new AssertionError("process " + h.pid() + " of " + name + " did not end", e);
       }
     }
-    while (true) {
-      try {
-        run(List.of("userdel", name));
-        return;
-      } catch (AssertionError e) {
-        if (System.nanoTime() > deadline) {
-          throw e;
-        }
-        Thread.onSpinWait();
+    // A child forked just before the kill is not among the descendants seen above: kill by user
+    // until none is left.
+    while (processesLeft()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("processes of " + name + " still running after 30 s");
       }
+      try {
+        new ProcessBuilder("pkill", "-KILL", "-u", name).start().waitFor(10, TimeUnit.SECONDS);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+    }
+  }
+
+  private boolean processesLeft() {
+    try {
+      Process p = new ProcessBuilder("pgrep", "-u", name).redirectErrorStream(true).start();
+      p.getOutputStream().close();
+      p.getInputStream().readAllBytes();
+      if (!p.waitFor(10, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new AssertionError("pgrep -u " + name + " did not finish in 10 s");
+      }
+      return p.exitValue() == 0;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
     }
   }
 }

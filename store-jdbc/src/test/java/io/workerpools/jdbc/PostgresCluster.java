@@ -35,7 +35,7 @@ public final class PostgresCluster implements AutoCloseable {
   private final Path bin;
   private final Path dir;
   private final Path data;
-  private final int port;
+  private int port; // guarded by this after construction
   private final boolean asPostgresUser;
   private boolean running;
 
@@ -49,9 +49,7 @@ public final class PostgresCluster implements AutoCloseable {
           dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("postgres");
       Files.setOwner(dir, pg);
     }
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      this.port = s.getLocalPort();
-    }
+    this.port = freePort();
     run(
         List.of(
             bin.resolve("initdb").toString(),
@@ -66,7 +64,35 @@ public final class PostgresCluster implements AutoCloseable {
             "--locale=C",
             "--no-sync"),
         120);
-    start();
+    startOnAFreePort();
+  }
+
+  /**
+   * A port nobody listens on now. The server binds it a moment later, so another process (a client
+   * socket given the same ephemeral port, a parallel test run) may take it first: {@link
+   * #startOnAFreePort} then tries another.
+   */
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  private void startOnAFreePort() throws IOException, InterruptedException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        start();
+        return;
+      } catch (IllegalStateException e) {
+        String why = String.valueOf(e.getMessage());
+        if (attempt >= 8 || !why.contains("Address already in use")) {
+          throw e;
+        }
+        synchronized (this) {
+          port = freePort();
+        }
+      }
+    }
   }
 
   /** A cluster started now; close it to stop it and delete its files. */

@@ -1,5 +1,6 @@
 package io.workerpools.tentacle;
 
+import io.workerpools.ConfigurationException;
 import io.workerpools.WorkerPoolsException;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -180,18 +181,27 @@ public final class AgentProcess implements AutoCloseable {
     return Objects.requireNonNull(thumbprint, "the agent printed no thumbprint");
   }
 
-  /** The listening port (listening mode). */
+  /**
+   * The listening port (listening mode).
+   *
+   * @throws ConfigurationException (field {@code listen}) if the agent was started to poll
+   */
   public int port() {
-    return listening
-        .orElseThrow(() -> new IllegalStateException("not a listening agent"))
-        .getPort();
+    return listening.orElseThrow(AgentProcess::notListening).getPort();
   }
 
-  /** The listening address, as an endpoint address: {@code https://127.0.0.1:PORT}. */
+  /**
+   * The listening address, as an endpoint address: {@code https://127.0.0.1:PORT}.
+   *
+   * @throws ConfigurationException (field {@code listen}) if the agent was started to poll
+   */
   public String address() {
-    InetSocketAddress a =
-        listening.orElseThrow(() -> new IllegalStateException("not a listening agent"));
+    InetSocketAddress a = listening.orElseThrow(AgentProcess::notListening);
     return "https://" + a.getHostString() + ":" + a.getPort();
+  }
+
+  private static ConfigurationException notListening() {
+    return new ConfigurationException("listen", "not a listening agent");
   }
 
   /** The agent's output so far. */

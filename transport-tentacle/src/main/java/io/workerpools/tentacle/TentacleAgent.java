@@ -91,10 +91,14 @@ public final class TentacleAgent implements AutoCloseable {
     return certificate.thumbprint();
   }
 
-  /** The listening address (listening mode only). */
+  /**
+   * The listening address (listening mode only).
+   *
+   * @throws ConfigurationException (field {@code listen}) if this agent was built to poll
+   */
   public InetSocketAddress listeningAddress() {
     if (listening == null) {
-      throw new IllegalStateException("this agent is not in listening mode");
+      throw new ConfigurationException("listen", "this agent is not in listening mode");
     }
     return listening.address();
   }

@@ -4,7 +4,9 @@ import static io.workerpools.tentacle.TestSupport.HOST;
 import static io.workerpools.tentacle.TestSupport.awaitUntil;
 import static io.workerpools.tentacle.TestSupport.result;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.workerpools.ConfigurationException;
 import io.workerpools.model.Worker;
 import io.workerpools.tentacle.internal.Messages;
 import io.workerpools.tentacle.internal.Wire;
@@ -129,6 +131,13 @@ class AgentProcessTest {
                 Duration.ofSeconds(30));
         assertThat(r.succeeded()).isTrue();
         assertThat(lines.texts()).containsExactly("from-process");
+        // #13: a polling agent process has no port; no IllegalStateException leaves the API.
+        assertThatThrownBy(agent::port)
+            .isInstanceOf(ConfigurationException.class)
+            .hasMessageContaining("not a listening agent");
+        assertThatThrownBy(agent::address)
+            .isInstanceOf(ConfigurationException.class)
+            .hasMessageContaining("not a listening agent");
       }
     }
   }

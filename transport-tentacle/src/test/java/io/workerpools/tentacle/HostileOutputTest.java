@@ -7,7 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.workerpools.model.ScriptSyntax;
 import io.workerpools.model.Worker;
-import io.workerpools.tentacle.internal.LineReader;
+import io.workerpools.tentacle.internal.ScriptService;
 import io.workerpools.transport.ScriptRequest;
 import io.workerpools.transport.ScriptResult;
 import java.nio.file.Files;
@@ -51,14 +51,15 @@ class HostileOutputTest {
             Duration.ofSeconds(30));
     assertThat(r.succeeded()).as(r.toString()).isTrue();
     assertThat(lines.texts())
-        .allSatisfy(t -> assertThat(t.length()).isLessThanOrEqualTo(LineReader.DEFAULT_MAX_CHARS));
+        .allSatisfy(
+            t -> assertThat(t.length()).isLessThanOrEqualTo(ScriptService.MAX_LOG_ENTRY_BYTES));
     assertThat(String.join("", lines.texts())).hasSize(1_000_000);
   }
 
   @Test
   void aSecretStraddlingThePieceBoundaryIsStillMasked() throws Exception {
     TestSupport.Lines lines = new TestSupport.Lines();
-    int before = LineReader.DEFAULT_MAX_CHARS - 5;
+    int before = ScriptService.MAX_LOG_ENTRY_BYTES - 5;
     ScriptResult r =
         result(
             transport.start(

@@ -4,7 +4,9 @@ import static io.workerpools.tentacle.TestSupport.HOST;
 import static io.workerpools.tentacle.TestSupport.awaitUntil;
 import static io.workerpools.tentacle.TestSupport.result;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.workerpools.ConfigurationException;
 import io.workerpools.model.HealthReport;
 import io.workerpools.model.HealthStatus;
 import io.workerpools.model.Worker;
@@ -95,6 +97,19 @@ class PollingTransportTest {
             result(transport.start(w, ScriptRequest.bash("true"), l -> {}), Duration.ofSeconds(20))
                 .succeeded())
         .isTrue();
+  }
+
+  @Test
+  void aPollingAgentHasNoListeningAddressAndSaysSoWithAConfigurationException() throws Exception {
+    transport = newTransport(0);
+    TentacleCertificate cert = TentacleCertificate.loadOrCreate(home.resolve("certificate"), "a");
+    transport.registerPollingAgent("sub-mode", cert.thumbprint());
+    agent = pollingAgent(home, "sub-mode", 1);
+    // #13: no IllegalStateException leaves the public API.
+    assertThatThrownBy(agent::listeningAddress)
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("this agent is not in listening mode")
+        .satisfies(e -> assertThat(((ConfigurationException) e).field()).isEqualTo("listen"));
   }
 
   @Test

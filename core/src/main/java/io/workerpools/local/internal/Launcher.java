@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -77,7 +76,11 @@ public final class Launcher implements AutoCloseable {
           "POSIXLY_CORRECT",
           "ENV");
 
-  /** The launcher's program ({@code launcher.sh}); {@code $1} is the loopback port. */
+  /**
+   * The launcher's program ({@code launcher.sh}); {@code $1} is the loopback port. Null if the
+   * resource is missing (a repackaged jar): the launcher then cannot start, and scripts are started
+   * one process each.
+   */
   static final String SCRIPT = readScript();
 
   /**
@@ -133,12 +136,9 @@ public final class Launcher implements AutoCloseable {
 
   private static String readScript() {
     try (InputStream in = Launcher.class.getResourceAsStream("launcher.sh")) {
-      if (in == null) {
-        throw new IllegalStateException("launcher.sh is missing beside " + Launcher.class);
-      }
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+      return in == null ? null : new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      return null;
     }
   }
 
@@ -310,6 +310,10 @@ public final class Launcher implements AutoCloseable {
   }
 
   private Generation newGeneration() throws IOException {
+    if (SCRIPT == null) {
+      // Thrown from a static initializer this would have reached the host as an Error (#13).
+      throw new IOException("launcher.sh is missing or unreadable beside " + Launcher.class);
+    }
     ProcessBuilder pb =
         new ProcessBuilder(
                 bash.toString(),

@@ -4,9 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.workerpools.tentacle.AgentProcess;
+import io.workerpools.tentacle.AgentWire;
 import io.workerpools.tentacle.TentacleCertificate;
-import io.workerpools.tentacle.internal.Frames;
-import io.workerpools.tentacle.internal.Wire;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -67,7 +66,7 @@ class AgentFrameFuzzProperties {
   private static byte[] frame(byte[] payload) {
     ByteArrayOutputStream b = new ByteArrayOutputStream();
     try {
-      Frames.write(b, payload);
+      AgentWire.writeFrame(b, payload);
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
@@ -86,7 +85,7 @@ class AgentFrameFuzzProperties {
   /** A length prefix above the agent's 16 MiB limit, up to 4 GiB - 1, then a few bytes. */
   static Arbitrary<byte[]> oversizedPrefix() {
     return Arbitraries.longs()
-        .between(Frames.DEFAULT_MAX_FRAME_BYTES + 1L, 0xFFFF_FFFFL)
+        .between(AgentWire.MAX_FRAME_BYTES + 1L, 0xFFFF_FFFFL)
         .map(
             len ->
                 new byte[] {
@@ -133,7 +132,7 @@ class AgentFrameFuzzProperties {
         Arbitraries.strings()
             .ofMinLength(1)
             .ofMaxLength(40)
-            .filter(t -> !Wire.REQUEST_TYPES.containsKey(t))
+            .filter(t -> !AgentWire.requestTypes().contains(t))
             .map(t -> utf8("{\"type\":" + quote(t) + ",\"body\":{}}"));
     Arbitrary<byte[]> wrongBodyShape =
         Combinators.combine(
@@ -192,7 +191,7 @@ class AgentFrameFuzzProperties {
 
   private static boolean notAValidRequest(byte[] payload) {
     try {
-      Wire.decodeRequest(payload);
+      AgentWire.decodeRequest(payload);
       return false;
     } catch (Exception e) {
       return true;
@@ -201,7 +200,7 @@ class AgentFrameFuzzProperties {
 
   private static String quote(String s) {
     try {
-      return Wire.MAPPER.writeValueAsString(s);
+      return AgentWire.MAPPER.writeValueAsString(s);
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
@@ -243,7 +242,7 @@ class AgentFrameFuzzProperties {
     try (Hostile.RawClient c = new Hostile.RawClient(address, agent.thumbprint())) {
       String reply = c.call(payload);
       assertThat(reply).as("a reply to a well-framed bad request").isNotNull();
-      assertThat(Wire.MAPPER.readTree(reply).path("error").asText(""))
+      assertThat(AgentWire.MAPPER.readTree(reply).path("error").asText(""))
           .as("the error names what was wrong")
           .containsAnyOf(
               "not valid JSON",
@@ -270,7 +269,7 @@ class AgentFrameFuzzProperties {
                 try {
                   for (int i = 0; i < n; i++) {
                     String t = i % 3 == 0 ? "ping" : i % 3 == 1 ? "heartbeat" : "nonsense-" + i;
-                    Frames.write(c.out, utf8("{\"type\":\"" + t + "\",\"body\":{}}"));
+                    AgentWire.writeFrame(c.out, utf8("{\"type\":\"" + t + "\",\"body\":{}}"));
                   }
                 } catch (IOException e) {
                   throw new java.io.UncheckedIOException(e);
@@ -299,7 +298,7 @@ class AgentFrameFuzzProperties {
               () -> {
                 try {
                   for (int i = 0; i < n; i++) {
-                    Frames.write(c.out, new byte[0]);
+                    AgentWire.writeFrame(c.out, new byte[0]);
                   }
                 } catch (IOException e) {
                   throw new java.io.UncheckedIOException(e);

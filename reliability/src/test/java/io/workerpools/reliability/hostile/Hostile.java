@@ -2,10 +2,9 @@ package io.workerpools.reliability.hostile;
 
 import io.workerpools.model.Endpoint;
 import io.workerpools.model.Worker;
+import io.workerpools.tentacle.AgentWire;
 import io.workerpools.tentacle.TentacleCertificate;
 import io.workerpools.tentacle.TentacleTransport;
-import io.workerpools.tentacle.internal.Frames;
-import io.workerpools.tentacle.internal.PinnedTls;
 import io.workerpools.testing.Await;
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -99,14 +98,14 @@ final class Hostile {
         throws IOException {
       socket =
           (SSLSocket)
-              PinnedTls.context(own, () -> Set.of(agentThumbprint))
+              AgentWire.pinnedContext(own, () -> Set.of(agentThumbprint))
                   .getSocketFactory()
                   .createSocket(agent.getAddress(), agent.getPort());
       socket.setSoTimeout(15_000);
       in = new BufferedInputStream(socket.getInputStream());
       out = socket.getOutputStream();
-      Frames.writeLine(out, Frames.PROTOCOL + " CLIENT");
-      String ok = Frames.readLine(in);
+      AgentWire.writeLine(out, AgentWire.PROTOCOL + " CLIENT");
+      String ok = AgentWire.readLine(in);
       if (!ok.startsWith("OK")) {
         throw new IOException("the agent refused the preamble: " + ok);
       }
@@ -120,7 +119,7 @@ final class Hostile {
 
     /** Sends one frame and reads one reply frame as text (null if the agent closed). */
     String call(byte[] payload) throws IOException {
-      Frames.write(out, payload);
+      AgentWire.writeFrame(out, payload);
       return read();
     }
 
@@ -129,7 +128,7 @@ final class Hostile {
     }
 
     String read() throws IOException {
-      byte[] r = Frames.read(in, Frames.DEFAULT_MAX_FRAME_BYTES);
+      byte[] r = AgentWire.readFrame(in, AgentWire.MAX_FRAME_BYTES);
       return r == null ? null : new String(r, StandardCharsets.UTF_8);
     }
 

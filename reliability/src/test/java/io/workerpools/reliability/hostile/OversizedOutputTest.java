@@ -6,8 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.workerpools.dispatch.StepResult;
 import io.workerpools.local.LocalProcessTransport;
 import io.workerpools.reliability.hostile.Rig.Target;
-import io.workerpools.tentacle.internal.Frames;
-import io.workerpools.tentacle.internal.Wire;
+import io.workerpools.tentacle.AgentWire;
 import io.workerpools.transport.LogLine;
 import io.workerpools.transport.ScriptRequest;
 import java.io.IOException;
@@ -121,7 +120,7 @@ class OversizedOutputTest {
       String start =
           "{\"type\":\"script.start\",\"body\":{\"ticket\":\"backlog-1\",\"syntax\":\"BASH\","
               + "\"body\":"
-              + Wire.MAPPER.writeValueAsString(body)
+              + AgentWire.MAPPER.writeValueAsString(body)
               + ",\"arguments\":[],\"environment\":{},\"sensitiveValues\":[],\"files\":[],"
               + "\"timeoutMillis\":60000,\"isolation\":\"NONE\",\"mutexName\":null,"
               + "\"mutexTimeoutMillis\":0,\"waitForMillis\":0}}";
@@ -158,14 +157,14 @@ class OversizedOutputTest {
 
   private static JsonNode status(Hostile.RawClient c, long after) {
     try {
-      Frames.write(
+      AgentWire.writeFrame(
           c.out,
           ("{\"type\":\"script.status\",\"body\":{\"ticket\":\"backlog-1\",\"afterSequence\":"
                   + after
                   + ",\"waitForMillis\":0}}")
               .getBytes(StandardCharsets.UTF_8));
-      byte[] reply = Frames.read(c.in, Frames.DEFAULT_MAX_FRAME_BYTES);
-      return Wire.MAPPER.readTree(reply);
+      byte[] reply = AgentWire.readFrame(c.in, AgentWire.MAX_FRAME_BYTES);
+      return AgentWire.MAPPER.readTree(reply);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }

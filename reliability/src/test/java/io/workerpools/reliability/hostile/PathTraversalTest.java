@@ -7,6 +7,7 @@ import io.workerpools.ConfigurationException;
 import io.workerpools.TransportException;
 import io.workerpools.model.ScriptSyntax;
 import io.workerpools.model.Worker;
+import io.workerpools.tentacle.AgentWire;
 import io.workerpools.transport.ScriptRequest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -153,7 +154,7 @@ class PathTraversalTest {
               "{\"type\":\"script.start\",\"body\":{\"ticket\":\"files-1\",\"syntax\":\"BASH\","
                   + "\"body\":\"touch ran\",\"arguments\":[],\"environment\":{},"
                   + "\"sensitiveValues\":[],\"files\":[{\"name\":"
-                  + io.workerpools.tentacle.internal.Wire.MAPPER.writeValueAsString(name)
+                  + AgentWire.MAPPER.writeValueAsString(name)
                   + ",\"base64\":\"AQ==\"}],\"timeoutMillis\":0,\"isolation\":\"NONE\","
                   + "\"mutexName\":null,\"mutexTimeoutMillis\":0,\"waitForMillis\":0}}");
       assertThat(reply).containsAnyOf("contains '..'", "is absolute");

@@ -6,7 +6,7 @@ import io.workerpools.dispatch.StepResult;
 import io.workerpools.local.LocalProcessTransport;
 import io.workerpools.model.ScriptSyntax;
 import io.workerpools.reliability.hostile.Rig.Target;
-import io.workerpools.tentacle.internal.LineReader;
+import io.workerpools.tentacle.AgentWire;
 import io.workerpools.transport.ScriptRequest;
 import io.workerpools.transport.SensitiveMasker;
 import java.io.IOException;
@@ -122,7 +122,7 @@ class SensitiveValuesTest {
   void aSecretStraddlingTheCutOfALongLineIsMasked(Target target) {
     int cut =
         target == Target.AGENT
-            ? LineReader.DEFAULT_MAX_CHARS
+            ? AgentWire.MAX_LINE_CHARS
             : LocalProcessTransport.DEFAULT_MAX_LINE_BYTES; // 'x' is one byte
     for (int offset : List.of(1, 7, SECRET.length() - 1)) {
       Rig.Lines lines =

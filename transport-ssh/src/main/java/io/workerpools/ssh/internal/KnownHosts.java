@@ -1,5 +1,6 @@
 package io.workerpools.ssh.internal;
 
+import io.workerpools.ConfigurationException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -255,7 +256,8 @@ public final class KnownHosts {
         mac.init(new SecretKeySpec(sh[0], "HmacSHA1"));
         return MessageDigest.isEqual(mac.doFinal(name.getBytes(StandardCharsets.UTF_8)), sh[1]);
       } catch (java.security.GeneralSecurityException e) {
-        throw new IllegalStateException("HMAC-SHA1 is not available", e);
+        throw new ConfigurationException(
+            "knownHosts", "cannot check a hashed entry: HMAC-SHA1 is not available", e);
       }
     }
     boolean matched = false;

@@ -1,5 +1,6 @@
 package io.workerpools.tentacle.internal;
 
+import io.workerpools.WorkerPoolsException;
 import io.workerpools.tentacle.internal.Messages.FileInfo;
 import java.io.IOException;
 import java.io.InputStream;
@@ -235,7 +236,7 @@ public final class FileService {
     try {
       return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
+      throw new WorkerPoolsException("SHA-256 is not available", e);
     }
   }
 

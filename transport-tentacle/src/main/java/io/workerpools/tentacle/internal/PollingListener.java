@@ -11,7 +11,6 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -20,7 +19,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
@@ -30,9 +28,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The host's polling port. Polling agents connect here and say which subscription they serve; the
  * subscription must be bound to the thumbprint the agent presented. Each subscription has one
- * queue: requests wait in it until an idle connection of that subscription collects them (or the
- * collect timeout passes); idle connections wait in it until a request comes (or the heartbeat
- * interval passes, when a heartbeat is exchanged to keep the connection and prove it alive).
+ * {@link SubscriptionQueue}: requests wait in it until an idle connection of that subscription
+ * collects them (or the collect timeout passes); idle connections wait in it until a request comes
+ * (or the heartbeat interval passes, when a heartbeat is exchanged to keep the connection and prove
+ * it alive).
  *
  * <p>Threads: one acceptor; TLS handshakes and preambles on their own {@link HandshakeBudget}
  * (never on the I/O pool that serves authenticated traffic: strangers flooding or dripping into the
@@ -46,7 +45,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class PollingListener implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(PollingListener.class);
-  private static final byte[] HEARTBEAT = Wire.request("heartbeat", new Messages.Empty());
 
   private final SSLServerSocket server;
   private final ExecutorService io;
@@ -106,140 +104,6 @@ public final class PollingListener implements Closeable {
       synchronized (queue) {
         return collectedBy != null;
       }
-    }
-  }
-
-  private final class SubscriptionQueue {
-    final String subscription;
-    final ArrayDeque<Pending> pending = new ArrayDeque<>();
-    final ArrayDeque<PeerConnection> idle = new ArrayDeque<>();
-    final Map<PeerConnection, ScheduledFuture<?>> heartbeats = new ConcurrentHashMap<>();
-
-    SubscriptionQueue(String subscription) {
-      this.subscription = subscription;
-    }
-
-    void offer(Pending p, Duration collectTimeout) {
-      PeerConnection c;
-      synchronized (this) {
-        c = takeIdle();
-        if (c == null) {
-          pending.addLast(p);
-          p.collectTimer =
-              timer.schedule(
-                  () -> collectTimedOut(p, collectTimeout),
-                  collectTimeout.toMillis(),
-                  TimeUnit.MILLISECONDS);
-          return;
-        }
-        p.collectedBy = c;
-      }
-      dispatch(c, p);
-    }
-
-    private void collectTimedOut(Pending p, Duration collectTimeout) {
-      synchronized (this) {
-        if (p.collectedBy != null || !pending.remove(p)) {
-          return;
-        }
-      }
-      p.reply.completeExceptionally(
-          new PeerConnection.ConnectFailure(
-              "the polling agent for subscription '"
-                  + subscription
-                  + "' did not collect the request within "
-                  + collectTimeout.toMillis()
-                  + " ms: is the agent running, and can it reach this host's polling port "
-                  + server.getLocalPort()
-                  + "?",
-              null));
-    }
-
-    private PeerConnection takeIdle() {
-      while (true) {
-        PeerConnection c = idle.pollFirst();
-        if (c == null) {
-          return null;
-        }
-        ScheduledFuture<?> hb = heartbeats.remove(c);
-        if (hb != null) {
-          hb.cancel(false);
-        }
-        if (!c.isClosed()) {
-          return c;
-        }
-      }
-    }
-
-    void idle(PeerConnection c) {
-      if (closed || c.isClosed()) {
-        drop(c);
-        return;
-      }
-      Pending p;
-      synchronized (this) {
-        p = pending.pollFirst();
-        if (p == null) {
-          idle.addLast(c);
-          heartbeats.put(
-              c, timer.schedule(() -> heartbeat(c), heartbeat.toMillis(), TimeUnit.MILLISECONDS));
-          return;
-        }
-        p.collectedBy = c;
-        if (p.collectTimer != null) {
-          p.collectTimer.cancel(false);
-        }
-      }
-      dispatch(c, p);
-    }
-
-    private void heartbeat(PeerConnection c) {
-      synchronized (this) {
-        if (!idle.remove(c)) {
-          return;
-        }
-        heartbeats.remove(c);
-      }
-      execute(
-          c,
-          () -> {
-            try {
-              c.exchange(HEARTBEAT, heartbeat.plusSeconds(10));
-              idle(c);
-            } catch (IOException e) {
-              LOG.info("dropped a polling connection of '{}': {}", subscription, e.getMessage());
-              drop(c);
-            }
-          });
-    }
-
-    private void dispatch(PeerConnection c, Pending p) {
-      execute(
-          c,
-          () -> {
-            if (p.reply.isDone()) {
-              idle(c);
-              return;
-            }
-            try {
-              byte[] r = c.exchange(p.request, p.replyTimeout);
-              p.reply.complete(r);
-              idle(c);
-            } catch (IOException e) {
-              drop(c);
-              p.reply.completeExceptionally(
-                  new IOException(
-                      "the polling connection of '"
-                          + subscription
-                          + "' failed after it collected the request: "
-                          + e.getMessage(),
-                      e));
-            }
-          });
-    }
-
-    synchronized int idleCount() {
-      return idle.size();
     }
   }
 
@@ -389,7 +253,7 @@ public final class PollingListener implements Closeable {
   /** Queues a request for a subscription. */
   public Pending send(
       String subscription, byte[] request, Duration collectTimeout, Duration replyTimeout) {
-    SubscriptionQueue q = queues.computeIfAbsent(subscription, SubscriptionQueue::new);
+    SubscriptionQueue q = queues.computeIfAbsent(subscription, this::newQueue);
     Pending p = new Pending(request, replyTimeout, q);
     q.offer(p, collectTimeout);
     return p;
@@ -417,7 +281,22 @@ public final class PollingListener implements Closeable {
     }
   }
 
-  private void execute(PeerConnection c, Runnable r) {
+  private SubscriptionQueue newQueue(String subscription) {
+    return new SubscriptionQueue(subscription, this, timer, heartbeat);
+  }
+
+  /** The bound port (for messages). */
+  int port() {
+    return server.getLocalPort();
+  }
+
+  /** Whether {@link #close} was called. */
+  boolean isClosed() {
+    return closed;
+  }
+
+  /** Runs {@code r} on the I/O pool; drops {@code c} if the pool refuses it. */
+  void execute(PeerConnection c, Runnable r) {
     try {
       io.execute(r);
     } catch (RejectedExecutionException e) {
@@ -467,7 +346,7 @@ public final class PollingListener implements Closeable {
         drop(c); // rebound or revoked while it connected
         return;
       }
-      queues.computeIfAbsent(sub, SubscriptionQueue::new).idle(c);
+      queues.computeIfAbsent(sub, this::newQueue).idle(c);
     } catch (IOException e) {
       PinnedTls.UntrustedPeerException u = PinnedTls.untrusted(e);
       if (u != null) {
@@ -478,7 +357,8 @@ public final class PollingListener implements Closeable {
     }
   }
 
-  private void drop(PeerConnection c) {
+  /** Forgets and closes an authenticated connection. */
+  void drop(PeerConnection c) {
     all.remove(c);
     c.close();
   }

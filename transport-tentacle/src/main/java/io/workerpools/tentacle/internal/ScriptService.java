@@ -34,6 +34,12 @@ import org.slf4j.LoggerFactory;
  * for its isolation mutex, from a cached pool; exits are observed through {@link Process#onExit()}.
  */
 public final class ScriptService implements AutoCloseable {
+  /**
+   * The longest log entry the agent hands on, in bytes of UTF-8: a longer line arrives in pieces,
+   * cut by core's {@link io.workerpools.transport.LineSplitter} (never inside a sensitive value).
+   */
+  public static final int MAX_LOG_ENTRY_BYTES = 16 * 1024;
+
   /** Special exit codes, as Tentacle has them (see {@link AgentOutcome}). */
   public static final int CANCELLED = AgentOutcome.CANCELLED.code();
 
@@ -70,10 +76,7 @@ public final class ScriptService implements AutoCloseable {
     // Core's local runner: the built-in worker's interpreter flags, a clean environment (only
     // HostEnvironment.clean() names of the agent's own environment reach scripts), process groups.
     this.runner =
-        LocalScriptRunner.builder()
-            .name("this agent")
-            .maxLineBytes(LineReader.DEFAULT_MAX_CHARS) // the agent's bound on one log entry
-            .build();
+        LocalScriptRunner.builder().name("this agent").maxLineBytes(MAX_LOG_ENTRY_BYTES).build();
     try {
       OwnerOnly.createDirectories(root);
     } catch (IOException e) {

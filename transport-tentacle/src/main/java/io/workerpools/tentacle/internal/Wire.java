@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.NullNode;
+import io.workerpools.WorkerPoolsException;
 import java.io.IOException;
 import java.util.Map;
 import java.util.TreeMap;
@@ -72,7 +73,7 @@ public final class Wire {
     try {
       return MAPPER.writeValueAsBytes(o);
     } catch (JsonProcessingException e) {
-      throw new IllegalStateException("cannot encode " + o.getClass().getSimpleName(), e);
+      throw new WorkerPoolsException("cannot encode " + o.getClass().getSimpleName(), e);
     }
   }
 
