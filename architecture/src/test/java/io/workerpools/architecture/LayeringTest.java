@@ -284,6 +284,9 @@ class LayeringTest {
     // no public face yet. The hostile reliability tests use tentacle's test-jar (AgentWire).
     String why = "#14: benchmarks of tentacle protocol internals; no public face yet";
     m.put("benchmarks/src/main/java/io/workerpools/benchmarks/TentacleCallsBenchmark.java", why);
+    // B6 times a bare enqueue -> agent round trip, which the public API does not expose.
+    m.put(
+        "benchmarks/src/main/java/io/workerpools/benchmarks/TentaclePollingScaleHarness.java", why);
     m.put("benchmarks/src/main/java/io/workerpools/benchmarks/TlsHandshakeBenchmark.java", why);
     return Map.copyOf(m);
   }

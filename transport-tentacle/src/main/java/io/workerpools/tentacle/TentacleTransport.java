@@ -124,7 +124,7 @@ public final class TentacleTransport implements WorkerTransport {
             : new PollingListener(
                 certificate,
                 b.pollingBind,
-                executor,
+                PollingListener.ioPool(b.threads), // never the callers' pool: they wait on it
                 timer,
                 b.heartbeat,
                 b.maxFrameBytes,
