@@ -381,19 +381,24 @@ public final class RemoteScript implements ScriptExecution {
   private void abandon() {
     try {
       sendCancel();
-      caller.call(
-          workerId,
-          target,
-          "script.complete",
-          new Messages.TicketRequest(request.executionId()),
-          Messages.ScriptStatus.class,
-          null,
-          Duration.ZERO,
-          new Caller.Attempts());
+      sendComplete();
     } catch (TransportException e) {
       LOG.warn(
           "cannot clean up {} on worker {}: {}", request.executionId(), workerId, e.getMessage());
     }
+  }
+
+  /** Tells the agent the host is done with this ticket, so it may delete the workspace. */
+  private void sendComplete() {
+    caller.call(
+        workerId,
+        target,
+        "script.complete",
+        new Messages.TicketRequest(request.executionId()),
+        Messages.ScriptStatus.class,
+        null,
+        Duration.ZERO,
+        new Caller.Attempts());
   }
 
   private void complete(Messages.ScriptStatus st) {
@@ -404,15 +409,7 @@ public final class RemoteScript implements ScriptExecution {
       run(
           () -> {
             try {
-              caller.call(
-                  workerId,
-                  target,
-                  "script.complete",
-                  new Messages.TicketRequest(request.executionId()),
-                  Messages.ScriptStatus.class,
-                  null,
-                  Duration.ZERO,
-                  new Caller.Attempts());
+              sendComplete();
             } catch (TransportException e) {
               LOG.debug("cannot complete {}: {}", request.executionId(), e.getMessage());
             }
