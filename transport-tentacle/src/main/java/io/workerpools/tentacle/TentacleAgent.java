@@ -13,7 +13,9 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -57,7 +59,7 @@ public final class TentacleAgent implements AutoCloseable {
   private final AgentServices services;
   private final CountDownLatch closed = new CountDownLatch(1);
   private ListeningServer listening;
-  private PollingClient polling;
+  private final java.util.List<PollingClient> polling = new java.util.ArrayList<>();
 
   private TentacleAgent(Builder b) {
     this.config = b;
@@ -105,7 +107,7 @@ public final class TentacleAgent implements AutoCloseable {
 
   /** How many polling connection attempts have failed so far (polling mode). */
   public int pollingFailures() {
-    return polling == null ? 0 : polling.failures();
+    return polling.stream().mapToInt(PollingClient::failures).sum();
   }
 
   /**
@@ -123,7 +125,18 @@ public final class TentacleAgent implements AutoCloseable {
 
   /** How many polling connections are currently established (polling mode). */
   public int pollingConnections() {
-    return polling == null ? 0 : polling.connected();
+    return polling.stream().mapToInt(PollingClient::connected).sum();
+  }
+
+  /**
+   * How many polling connections to {@code server} are currently established (polling mode; see
+   * {@link Builder#pollServer}).
+   */
+  public int pollingConnections(InetSocketAddress server) {
+    return polling.stream()
+        .filter(p -> p.server().equals(server))
+        .mapToInt(PollingClient::connected)
+        .sum();
   }
 
   private TentacleAgent start() {
@@ -139,16 +152,21 @@ public final class TentacleAgent implements AutoCloseable {
               config.handshakeTimeout,
               config.idleTimeout);
     } else {
-      polling =
-          new PollingClient(
-              ssl,
-              services,
-              config.server,
-              config.subscription,
-              config.connections,
-              config.handshakeTimeout,
-              config.minBackoff,
-              config.maxBackoff);
+      for (Map.Entry<InetSocketAddress, String> s : config.servers().entrySet()) {
+        // A server given with its own thumbprint accepts that certificate only.
+        SSLContext pinned =
+            s.getValue() == null ? ssl : PinnedTls.context(certificate, () -> Set.of(s.getValue()));
+        polling.add(
+            new PollingClient(
+                pinned,
+                services,
+                s.getKey(),
+                config.subscription,
+                config.connections,
+                config.handshakeTimeout,
+                config.minBackoff,
+                config.maxBackoff));
+      }
     }
     return this;
   }
@@ -158,7 +176,7 @@ public final class TentacleAgent implements AutoCloseable {
    * * 2^attempt).
    */
   long backoff(int attempt) {
-    return polling.backoff(attempt);
+    return polling.get(0).backoff(attempt);
   }
 
   /**
@@ -185,9 +203,7 @@ public final class TentacleAgent implements AutoCloseable {
     if (listening != null) {
       listening.close();
     }
-    if (polling != null) {
-      polling.close();
-    }
+    polling.forEach(PollingClient::close);
   }
 
   /**
@@ -201,6 +217,7 @@ public final class TentacleAgent implements AutoCloseable {
     private String bindHost = "127.0.0.1";
     private int listenPort = -1;
     private InetSocketAddress server;
+    private final Map<InetSocketAddress, String> moreServers = new LinkedHashMap<>();
     private String subscription;
     private int connections = Math.max(5, Runtime.getRuntime().availableProcessors());
     private int maxConnections = 64;
@@ -255,6 +272,37 @@ public final class TentacleAgent implements AutoCloseable {
       this.subscription = subscription;
       this.connections = connections;
       return this;
+    }
+
+    /**
+     * Polling mode with several host nodes: the agent also keeps {@code connections} connections to
+     * {@code server} (another node's polling port) and is served by it directly, as by the server
+     * given to {@link #poll}. The server's certificate must have {@code thumbprint} (pinned for
+     * this server only; {@link #trust} is still needed, for the server given to {@link #poll}).
+     * Repeatable, one call per node; needs {@link #poll} for the subscription. The command line's
+     * repeatable {@code poll --server} maps to it.
+     */
+    public Builder pollServer(InetSocketAddress server, String thumbprint) {
+      Objects.requireNonNull(server, "server");
+      moreServers.put(server, TentacleCertificate.normalizeThumbprint("thumbprint", thumbprint));
+      return this;
+    }
+
+    /**
+     * As {@link #pollServer(InetSocketAddress, String)}, but the server may present any thumbprint
+     * this agent {@linkplain #trust trusts}.
+     */
+    public Builder pollServer(InetSocketAddress server) {
+      moreServers.put(Objects.requireNonNull(server, "server"), null);
+      return this;
+    }
+
+    /** Every polling server, in order: the one given to {@link #poll} first. */
+    Map<InetSocketAddress, String> servers() {
+      Map<InetSocketAddress, String> all = new LinkedHashMap<>();
+      all.put(server, null);
+      moreServers.forEach((a, t) -> all.putIfAbsent(a, t));
+      return all;
     }
 
     /**
@@ -345,6 +393,10 @@ public final class TentacleAgent implements AutoCloseable {
       }
       if (listenPort < 0 && server == null) {
         throw new ConfigurationException("mode", "choose listen(...) or poll(...)");
+      }
+      if (!moreServers.isEmpty() && server == null) {
+        throw new ConfigurationException(
+            "pollServer", "a polling server needs polling mode: call poll(...) as well");
       }
       try {
         return new TentacleAgent(this).start();

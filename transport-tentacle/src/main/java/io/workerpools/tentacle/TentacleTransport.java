@@ -5,6 +5,7 @@ import io.workerpools.TransportException;
 import io.workerpools.model.Endpoint;
 import io.workerpools.model.HealthReport;
 import io.workerpools.model.Worker;
+import io.workerpools.relay.NodeRelay;
 import io.workerpools.tentacle.internal.CallSettings;
 import io.workerpools.tentacle.internal.Caller;
 import io.workerpools.tentacle.internal.FileService;
@@ -13,33 +14,27 @@ import io.workerpools.tentacle.internal.Frames;
 import io.workerpools.tentacle.internal.HealthProbe;
 import io.workerpools.tentacle.internal.ListeningPool;
 import io.workerpools.tentacle.internal.PollingListener;
+import io.workerpools.tentacle.internal.RelayServer;
+import io.workerpools.tentacle.internal.RelayedTarget;
 import io.workerpools.tentacle.internal.RemoteScript;
+import io.workerpools.tentacle.internal.RunningScripts;
+import io.workerpools.tentacle.internal.SharedTimer;
 import io.workerpools.tentacle.internal.Target;
 import io.workerpools.tentacle.internal.Targets;
 import io.workerpools.transport.HealthCheckRequest;
 import io.workerpools.transport.LogSink;
 import io.workerpools.transport.ScriptExecution;
 import io.workerpools.transport.ScriptRequest;
-import io.workerpools.transport.ScriptResult;
 import io.workerpools.transport.WorkerTransport;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The host side of the Tentacle transport: runs scripts on agents in listening mode (endpoint kind
@@ -77,34 +72,15 @@ public final class TentacleTransport implements WorkerTransport {
   private final PollingListener polling;
   private final Caller caller;
   private final FileTransfer files;
-  private final AtomicInteger threadNo = new AtomicInteger();
-  private final Set<RemoteScript> running = ConcurrentHashMap.newKeySet();
+  private final RunningScripts running = new RunningScripts();
+  private final NodeRelay relay;
+  private final RelayServer relayServer;
 
   private TentacleTransport(Builder b) {
     this.config = b;
     this.certificate = b.certificate;
-    this.executor =
-        new ThreadPoolExecutor(
-            b.threads,
-            b.threads,
-            60,
-            TimeUnit.SECONDS,
-            new LinkedBlockingQueue<>(),
-            r -> {
-              Thread t = new Thread(r, "tentacle-io-" + threadNo.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            });
-    executor.allowCoreThreadTimeOut(true);
-    this.timer =
-        new ScheduledThreadPoolExecutor(
-            1,
-            r -> {
-              Thread t = new Thread(r, "tentacle-timer");
-              t.setDaemon(true);
-              return t;
-            });
-    timer.setRemoveOnCancelPolicy(true);
+    this.executor = SharedTimer.callerPool("tentacle-io-", b.threads);
+    this.timer = SharedTimer.newTimer("tentacle-timer");
     this.caller =
         new Caller(
             new CallSettings(
@@ -130,6 +106,11 @@ public final class TentacleTransport implements WorkerTransport {
                 b.maxFrameBytes,
                 b.maxPendingHandshakes,
                 b.handshakeTimeout);
+    this.relay = b.relay;
+    this.relayServer =
+        relay == null || polling == null
+            ? null
+            : new RelayServer(relay, polling, timer, b.maxFrameBytes);
   }
 
   /** A builder; {@code certificate} is this host's identity (agents trust its thumbprint). */
@@ -233,6 +214,13 @@ public final class TentacleTransport implements WorkerTransport {
       return Targets.listening(pool, e.address().orElseThrow(), thumbprint);
     }
     String subscription = e.subscription().orElseThrow();
+    if (relay != null) {
+      if (polling != null) {
+        polling.rebind(subscription, thumbprint);
+      }
+      return new RelayedTarget(
+          polling, relay, subscription, thumbprint, worker.id(), config.maxFrameBytes);
+    }
     PollingListener l = requirePolling();
     // The worker's configuration is the truth: a thumbprint changed in the store rebinds.
     l.rebind(subscription, thumbprint);
@@ -266,10 +254,9 @@ public final class TentacleTransport implements WorkerTransport {
     Objects.requireNonNull(request, "request");
     Objects.requireNonNull(sink, "sink");
     Target t = target(worker);
-    RemoteScript e = new RemoteScript(worker.id(), t, request, sink, caller, executor, timer);
-    running.add(e);
-    e.future().whenComplete((r, x) -> running.remove(e));
-    return e.start();
+    return running
+        .track(new RemoteScript(worker.id(), t, request, sink, caller, executor, timer))
+        .start();
   }
 
   // ---------------------------------------------------------------- files
@@ -307,27 +294,9 @@ public final class TentacleTransport implements WorkerTransport {
    */
   @Override
   public void close() {
-    List<RemoteScript> live = new ArrayList<>(running);
-    for (RemoteScript e : live) {
-      e.cancel();
-    }
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    for (RemoteScript e : live) {
-      long left = deadline - System.nanoTime();
-      try {
-        e.future().get(Math.max(0, left), TimeUnit.NANOSECONDS);
-      } catch (InterruptedException x) {
-        Thread.currentThread().interrupt();
-        break;
-      } catch (ExecutionException | TimeoutException x) {
-        // completed below
-      }
-      e.finish(
-          ScriptResult.of(ScriptResult.Outcome.CANCELLED, e.elapsed(), "the transport was closed"));
-    }
-    for (RemoteScript e : running) {
-      e.finish(
-          ScriptResult.of(ScriptResult.Outcome.CANCELLED, e.elapsed(), "the transport was closed"));
+    running.cancelAll(5_000);
+    if (relayServer != null) {
+      relayServer.close();
     }
     if (polling != null) {
       polling.close();
@@ -355,6 +324,7 @@ public final class TentacleTransport implements WorkerTransport {
     private Duration cancelGrace = Duration.ofSeconds(15);
     private int maxPendingHandshakes = PollingListener.DEFAULT_MAX_PENDING_HANDSHAKES;
     private Duration handshakeTimeout = PollingListener.DEFAULT_HANDSHAKE_TIMEOUT;
+    private NodeRelay relay;
 
     private Builder(TentacleCertificate certificate) {
       this.certificate = Objects.requireNonNull(certificate, "certificate");
@@ -481,6 +451,20 @@ public final class TentacleTransport implements WorkerTransport {
             "handshakeTimeout", "must be at least 100 ms (a few seconds is usual) but was " + d);
       }
       this.handshakeTimeout = d;
+      return this;
+    }
+
+    /**
+     * Reaches polling agents connected to other host nodes through {@code relay} (for example the
+     * JDBC module's {@code PostgresRelay} on the database the nodes share), and serves their calls
+     * for the agents connected here. A call to a polling worker goes to this node's own connection
+     * of the agent if it has one, else through the relay to a node that announces the agent. Each
+     * node needs the subscription bound ({@link #registerPollingAgent}, or using the worker) to
+     * accept the agent's connections. The host owns the relay and closes it after the transport.
+     * Without a relay (the default) a polling agent is reachable from the node it connects to only.
+     */
+    public Builder relay(NodeRelay relay) {
+      this.relay = Objects.requireNonNull(relay, "relay");
       return this;
     }
 

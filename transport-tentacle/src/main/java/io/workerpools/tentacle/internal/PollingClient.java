@@ -68,6 +68,11 @@ public final class PollingClient implements Closeable {
     }
   }
 
+  /** The host's polling address this client connects to. */
+  public InetSocketAddress server() {
+    return server;
+  }
+
   /** How many connection attempts have failed so far. */
   public int failures() {
     return pollingFailures.get();

@@ -23,6 +23,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
@@ -60,6 +61,7 @@ public final class PollingListener implements Closeable {
   private final Map<PeerConnection, String> all = new ConcurrentHashMap<>();
   private final HandshakeBudget handshakes;
   private final Thread acceptor;
+  private volatile Consumer<String> onAuthenticated = s -> {};
   private volatile boolean closed;
 
   /** A request waiting for collection or for its reply. */
@@ -378,6 +380,7 @@ public final class PollingListener implements Closeable {
         return;
       }
       queues.computeIfAbsent(sub, this::newQueue).idle(c);
+      notifyAuthenticated(sub);
     } catch (IOException e) {
       PinnedTls.UntrustedPeerException u = PinnedTls.untrusted(e);
       if (u != null) {
@@ -386,6 +389,34 @@ public final class PollingListener implements Closeable {
       }
       closeQuietly(s);
     }
+  }
+
+  /**
+   * Sets who is told, on the handshake thread, of each newly authenticated connection's
+   * subscription (the node relay announces it). Must not block.
+   */
+  public void onAuthenticated(Consumer<String> listener) {
+    this.onAuthenticated = java.util.Objects.requireNonNull(listener, "listener");
+  }
+
+  private void notifyAuthenticated(String sub) {
+    try {
+      onAuthenticated.accept(sub);
+    } catch (RuntimeException e) {
+      LOG.warn("a polling connection listener failed: {}", e.toString());
+    }
+  }
+
+  /** Open authenticated connections per subscription, in one pass (the relay's reconcile). */
+  public Map<String, Integer> connectionCounts() {
+    Map<String, Integer> n = new java.util.HashMap<>();
+    all.forEach(
+        (c, sub) -> {
+          if (!c.isClosed()) {
+            n.merge(sub, 1, Integer::sum);
+          }
+        });
+    return n;
   }
 
   /** Forgets and closes an authenticated connection. */

@@ -46,27 +46,41 @@ public final class Targets {
     };
   }
 
+  /**
+   * Queues one request for a subscription's local connections and waits for its reply (the queue
+   * completes it by the collect timeout, or by the reply timeout once collected).
+   */
+  static byte[] queued(
+      PollingListener l,
+      String subscription,
+      byte[] request,
+      Duration collectTimeout,
+      Duration replyTimeout)
+      throws IOException {
+    PollingListener.Pending p = l.send(subscription, request, collectTimeout, replyTimeout);
+    try {
+      return p.reply().get();
+    } catch (InterruptedException ex) {
+      p.cancel();
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while waiting for the polling agent", ex);
+    } catch (CancellationException ex) {
+      throw new IOException("the request was cancelled", ex);
+    } catch (ExecutionException ex) {
+      if (ex.getCause() instanceof IOException) {
+        throw (IOException) ex.getCause();
+      }
+      throw new IOException(ex.getCause());
+    }
+  }
+
   /** Calls queued for a polling subscription's agent. */
   public static Target polling(PollingListener l, String subscription, WorkerId worker) {
     return new Target() {
       @Override
       public byte[] exchange(byte[] request, Duration replyTimeout, Duration collectTimeout)
           throws IOException {
-        PollingListener.Pending p = l.send(subscription, request, collectTimeout, replyTimeout);
-        try {
-          return p.reply().get();
-        } catch (InterruptedException ex) {
-          p.cancel();
-          Thread.currentThread().interrupt();
-          throw new IOException("interrupted while waiting for the polling agent", ex);
-        } catch (CancellationException ex) {
-          throw new IOException("the request was cancelled", ex);
-        } catch (ExecutionException ex) {
-          if (ex.getCause() instanceof IOException) {
-            throw (IOException) ex.getCause();
-          }
-          throw new IOException(ex.getCause());
-        }
+        return queued(l, subscription, request, collectTimeout, replyTimeout);
       }
 
       @Override
