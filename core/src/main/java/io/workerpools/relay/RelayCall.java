@@ -19,8 +19,14 @@ import java.util.regex.Pattern;
  *     to {@value #MAX_ADDRESS_LENGTH} printable ASCII characters
  * @param payload the request bytes (copied in and out: the value is immutable)
  * @param deadline the instant after which nobody waits for the reply
+ * @param takeBy the instant by which the holding node must have taken the call, else the caller
+ *     withdraws it unread ({@link RelayException.Reason#NOT_TAKEN}: provably never delivered, so
+ *     safe to send elsewhere); at most {@code deadline}, which it is by default. A live holder
+ *     takes a call within milliseconds: a short take-by time finds a dead holder long before the
+ *     deadline.
  */
-public record RelayCall(String id, String address, byte[] payload, Instant deadline) {
+public record RelayCall(
+    String id, String address, byte[] payload, Instant deadline, Instant takeBy) {
   /** The longest address. */
   public static final int MAX_ADDRESS_LENGTH = 200;
 
@@ -34,6 +40,11 @@ public record RelayCall(String id, String address, byte[] payload, Instant deadl
     Objects.requireNonNull(address, "address");
     Objects.requireNonNull(payload, "payload");
     Objects.requireNonNull(deadline, "deadline");
+    takeBy = takeBy == null ? deadline : takeBy;
+    if (takeBy.isAfter(deadline)) {
+      throw new ConfigurationException(
+          "takeBy", "must not be after the deadline " + deadline + " but was " + takeBy);
+    }
     if (!ID.matcher(id).matches()) {
       throw new ConfigurationException(
           "id",
@@ -89,12 +100,13 @@ public record RelayCall(String id, String address, byte[] payload, Instant deadl
         && id.equals(c.id)
         && address.equals(c.address)
         && java.util.Arrays.equals(payload, c.payload)
-        && deadline.equals(c.deadline);
+        && deadline.equals(c.deadline)
+        && takeBy.equals(c.takeBy);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(id, address, java.util.Arrays.hashCode(payload), deadline);
+    return Objects.hash(id, address, java.util.Arrays.hashCode(payload), deadline, takeBy);
   }
 
   @Override
@@ -116,6 +128,7 @@ public record RelayCall(String id, String address, byte[] payload, Instant deadl
     private String address;
     private byte[] payload;
     private Instant deadline;
+    private Instant takeBy;
 
     private Builder() {}
 
@@ -143,9 +156,15 @@ public record RelayCall(String id, String address, byte[] payload, Instant deadl
       return this;
     }
 
+    /** The instant by which the holder must have taken the call (default: the deadline). */
+    public Builder takeBy(Instant takeBy) {
+      this.takeBy = takeBy;
+      return this;
+    }
+
     /** Builds the call. */
     public RelayCall build() {
-      return new RelayCall(id, address, payload, deadline);
+      return new RelayCall(id, address, payload, deadline, takeBy);
     }
   }
 }

@@ -15,6 +15,11 @@ public class RelayException extends WorkerPoolsException {
   public enum Reason {
     /** No live node announces the address (or the chosen node withdrew it). */
     NO_HOLDER,
+    /**
+     * The holding node did not take the call by its take-by time (it may have died): the call was
+     * withdrawn unread, so it was never delivered.
+     */
+    NOT_TAKEN,
     /** The call's deadline passed before a reply came back. */
     DEADLINE_PASSED,
     /** The payload is larger than the relay's bound. */

@@ -215,10 +215,20 @@ public final class PostgresRelay implements NodeRelay {
       throw new ConfigurationException("id", "relay call id " + call.id() + " is already waiting");
     }
     f.whenComplete((r, x) -> waiting.remove(call.id(), f));
+    long takeBy = Math.min(remaining, Duration.between(Instant.now(), call.takeBy()).toMillis());
+    ScheduledFuture<?> taken =
+        timer.schedule(
+            () -> execute(() -> notTaken(node, call, f)),
+            Math.max(0, takeBy),
+            TimeUnit.MILLISECONDS);
     ScheduledFuture<?> t =
         timer.schedule(
             () -> execute(() -> timedOut(call, node, f)), remaining, TimeUnit.MILLISECONDS);
-    f.whenComplete((r, x) -> t.cancel(false));
+    f.whenComplete(
+        (r, x) -> {
+          t.cancel(false);
+          taken.cancel(false);
+        });
     execute(
         () -> {
           try {
@@ -238,6 +248,21 @@ public final class PostgresRelay implements NodeRelay {
           }
         });
     return f;
+  }
+
+  private void notTaken(String node, RelayCall call, CompletableFuture<byte[]> f)
+      throws SQLException {
+    if (!f.isDone() && sql.withdrawRequest(call.id())) {
+      f.completeExceptionally(
+          new RelayException(
+              Reason.NOT_TAKEN,
+              false,
+              "node "
+                  + node
+                  + " did not take the call by its take-by time (it may have died); it was"
+                  + " withdrawn unread",
+              null));
+    }
   }
 
   private void timedOut(RelayCall call, String node, CompletableFuture<byte[]> f) {

@@ -71,7 +71,11 @@ final class Served {
     try {
       RelayCall call =
           new RelayCall(
-              id, r.address(), r.payload(), Instant.now().plus(Duration.ofMillis(r.remainingMs())));
+              id,
+              r.address(),
+              r.payload(),
+              Instant.now().plus(Duration.ofMillis(r.remainingMs())),
+              null);
       stage = h.handle(call);
     } catch (RuntimeException e) {
       reply(r, null, "the handler failed: " + message(e), deadlineNanos);

@@ -30,6 +30,9 @@ public final class RelayedTarget implements Target {
   /** What a relayed call's deadline allows past its collect and reply times. */
   static final Duration MARGIN = Duration.ofSeconds(2);
 
+  /** How soon the holding node must take a relayed call (a live one takes it in milliseconds). */
+  static final Duration TAKE_BY = Duration.ofSeconds(3);
+
   private final PollingListener local;
   private final NodeRelay relay;
   private final String subscription;
@@ -127,12 +130,14 @@ public final class RelayedTarget implements Target {
             request);
     Duration total = Duration.ofMillis(collectMillis + replyMillis).plus(MARGIN);
     RelayCall call;
+    Instant now = Instant.now();
     try {
       call =
           RelayCall.builder()
               .address(address)
               .payload(payload)
-              .deadline(Instant.now().plus(total))
+              .deadline(now.plus(total))
+              .takeBy(now.plusMillis(Math.min(TAKE_BY.toMillis(), Math.max(250, collectMillis))))
               .build();
     } catch (ConfigurationException e) {
       throw new IOException(e.getMessage(), e);
