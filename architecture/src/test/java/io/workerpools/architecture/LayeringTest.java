@@ -123,6 +123,26 @@ class LayeringTest {
   }
 
   @Test
+  void transportsStayIgnorantOfStoresAndTheRelayOfJdbc() {
+    noClasses()
+        .that()
+        .resideInAnyPackage("io.workerpools.ssh..", "io.workerpools.tentacle..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("io.workerpools.store..", "io.workerpools.jdbc..", "java.sql..")
+        .because("a transport reaches other nodes through the NodeRelay SPI only (issue 24)")
+        .check(library);
+    noClasses()
+        .that()
+        .resideInAPackage("io.workerpools.relay..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("java.sql..", "javax.sql..")
+        .because("core's relay SPI is free of JDBC; store-jdbc implements it")
+        .check(library);
+  }
+
+  @Test
   void coreImportsNoModuleAboveIt() {
     noClasses()
         .that(inModule("core"))

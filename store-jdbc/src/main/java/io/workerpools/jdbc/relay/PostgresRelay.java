@@ -116,7 +116,8 @@ public final class PostgresRelay implements NodeRelay {
             this::onNotice,
             () -> pool.execute(this::afterReconnect));
     long refresh = Math.max(1, ttlMs / 3);
-    timer.scheduleWithFixedDelay(this::refresh, refresh, refresh, TimeUnit.MILLISECONDS);
+    timer.scheduleWithFixedDelay(
+        () -> execute(this::refresh), refresh, refresh, TimeUnit.MILLISECONDS);
     long sweep = b.sweepInterval.toMillis();
     timer.scheduleWithFixedDelay(() -> execute(this::sweep), sweep, sweep, TimeUnit.MILLISECONDS);
     loop.start();

@@ -40,15 +40,19 @@ public final class HealthProbe {
         () -> {
           long t0 = System.nanoTime();
           try {
-            Messages.Capabilities caps =
-                caller.once(
-                    t,
-                    "capabilities",
-                    new Messages.Empty(),
-                    Messages.Capabilities.class,
-                    null,
-                    Duration.ZERO,
-                    min(collectTimeout, request.timeout()));
+            Duration collect = min(collectTimeout, request.timeout());
+            Messages.Capabilities caps;
+            try {
+              caps = capabilities(t, caller, collect);
+            } catch (IOException e) {
+              Duration left = collect.minusNanos(System.nanoTime() - t0);
+              if (e instanceof PeerConnection.ConnectFailure || left.toMillis() <= 0) {
+                throw e;
+              }
+              // The connection died under the call (a cut): capabilities only reads, so asking
+              // once more, on a fresh or proved connection, is safe.
+              caps = capabilities(t, caller, left);
+            }
             Duration latency = Duration.ofNanos(System.nanoTime() - t0);
             Map<String, String> details = new HashMap<>();
             details.put("os", caps.os());
@@ -83,6 +87,18 @@ public final class HealthProbe {
           }
         });
     return f;
+  }
+
+  private static Messages.Capabilities capabilities(Target t, Caller caller, Duration collect)
+      throws IOException, Caller.RemoteError {
+    return caller.once(
+        t,
+        "capabilities",
+        new Messages.Empty(),
+        Messages.Capabilities.class,
+        null,
+        Duration.ZERO,
+        collect);
   }
 
   private static Duration min(Duration a, Duration b) {

@@ -84,7 +84,7 @@ public final class ListeningPool implements Closeable {
       if (c.isClosed()) {
         continue;
       }
-      if (c.idleNanos() < probeAfterNanos) {
+      if (c.idleNanos() < probeAfterNanos && !c.suspected()) {
         return c;
       }
       try {
@@ -97,6 +97,30 @@ public final class ListeningPool implements Closeable {
     opened.incrementAndGet();
     return PeerConnection.open(
         context(thumbprint), address, own.thumbprint(), connectTimeout, maxFrameBytes, timer);
+  }
+
+  /** A new connection, never a pooled one (the retry after a pooled connection died). */
+  public PeerConnection fresh(InetSocketAddress address, String thumbprint)
+      throws PeerConnection.ConnectFailure {
+    if (closed) {
+      throw new PeerConnection.ConnectFailure("the transport is closed", null);
+    }
+    opened.incrementAndGet();
+    return PeerConnection.open(
+        context(thumbprint), address, own.thumbprint(), connectTimeout, maxFrameBytes, timer);
+  }
+
+  /**
+   * Marks every pooled connection to this agent to be pinged before reuse: one of them just died,
+   * and a cut (a proxy, a restart) takes them all.
+   */
+  public void suspectAll(InetSocketAddress address, String thumbprint) {
+    Deque<PeerConnection> q = idle.get(key(address, thumbprint));
+    if (q != null) {
+      synchronized (q) {
+        q.forEach(PeerConnection::suspect);
+      }
+    }
   }
 
   /** Returns a healthy connection to the pool. */

@@ -48,6 +48,9 @@ public final class PeerConnection implements Closeable {
   private final String peerThumbprint;
   private volatile long lastUsedNanos = System.nanoTime();
   private volatile boolean closed;
+  private volatile boolean suspect;
+  private volatile boolean used;
+  private volatile boolean requestWritten;
 
   /** Wraps a socket whose handshake and preamble are done. */
   public PeerConnection(SSLSocket socket, InputStream in, OutputStream out, int maxFrameBytes)
@@ -223,12 +226,16 @@ public final class PeerConnection implements Closeable {
    */
   public byte[] exchange(byte[] request, Duration replyTimeout) throws IOException {
     in.deadlineIn(replyTimeout.toMillis());
+    requestWritten = false;
+    used = true;
     Frames.write(out, request);
+    requestWritten = true;
     byte[] reply = Frames.read(in, maxFrameBytes);
     if (reply == null) {
       throw new IOException("the peer closed the connection before replying");
     }
     lastUsedNanos = System.nanoTime();
+    suspect = false;
     return reply;
   }
 
@@ -255,6 +262,32 @@ public final class PeerConnection implements Closeable {
   /** The thumbprint the peer presented. */
   public String peerThumbprint() {
     return peerThumbprint;
+  }
+
+  /**
+   * Whether the last {@link #exchange} failed before its request was written in full: the peer
+   * cannot have read it, so it was provably never delivered.
+   */
+  public boolean lastRequestUnwritten() {
+    return !requestWritten;
+  }
+
+  /** Whether any exchange was attempted on this connection (a reused connection, not a new one). */
+  public boolean used() {
+    return used;
+  }
+
+  /**
+   * Marks this connection to be proved alive (ping or heartbeat) before its next use: a sibling
+   * connection to the same agent just died, and a cut usually takes all of them.
+   */
+  public void suspect() {
+    suspect = true;
+  }
+
+  /** Whether {@link #suspect} was called since the last successful exchange. */
+  public boolean suspected() {
+    return suspect;
   }
 
   /** Nanos since the last successful exchange. */

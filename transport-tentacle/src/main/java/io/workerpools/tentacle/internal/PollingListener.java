@@ -72,6 +72,7 @@ public final class PollingListener implements Closeable {
     final SubscriptionQueue queue;
     PeerConnection collectedBy;
     ScheduledFuture<?> collectTimer;
+    long collectDeadlineNanos;
 
     Pending(byte[] request, Duration replyTimeout, SubscriptionQueue queue) {
       this.request = request;

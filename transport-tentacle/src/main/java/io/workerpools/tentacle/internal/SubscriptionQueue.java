@@ -22,6 +22,11 @@ final class SubscriptionQueue {
   private static final Logger LOG = LoggerFactory.getLogger(PollingListener.class);
   private static final byte[] HEARTBEAT = Wire.request("heartbeat", new Messages.Empty());
 
+  /**
+   * An idle connection unused for longer is proved alive (a heartbeat) before it takes a request.
+   */
+  static final long PROBE_AFTER_NANOS = TimeUnit.SECONDS.toNanos(5);
+
   final String subscription;
   final ArrayDeque<PollingListener.Pending> pending = new ArrayDeque<>();
   private final ArrayDeque<PeerConnection> idle = new ArrayDeque<>();
@@ -42,16 +47,28 @@ final class SubscriptionQueue {
   }
 
   void offer(PollingListener.Pending p, Duration collectTimeout) {
+    p.collectDeadlineNanos = System.nanoTime() + collectTimeout.toNanos();
+    enqueue(p, collectTimeout, false);
+  }
+
+  /**
+   * Hands {@code p} to an idle connection, or queues it (at the front when {@code again}: it was
+   * taken back from a connection found dead before it was written) until its collect deadline.
+   */
+  private void enqueue(PollingListener.Pending p, Duration collectTimeout, boolean again) {
     PeerConnection c;
     synchronized (this) {
       c = takeIdle();
       if (c == null) {
-        pending.addLast(p);
+        p.collectedBy = null;
+        if (again) {
+          pending.addFirst(p);
+        } else {
+          pending.addLast(p);
+        }
+        long left = Math.max(0, p.collectDeadlineNanos - System.nanoTime());
         p.collectTimer =
-            timer.schedule(
-                () -> collectTimedOut(p, collectTimeout),
-                collectTimeout.toMillis(),
-                TimeUnit.MILLISECONDS);
+            timer.schedule(() -> collectTimedOut(p, collectTimeout), left, TimeUnit.NANOSECONDS);
         return;
       }
       p.collectedBy = c;
@@ -79,7 +96,9 @@ final class SubscriptionQueue {
 
   private PeerConnection takeIdle() {
     while (true) {
-      PeerConnection c = idle.pollFirst();
+      // Newest first: after a cut, the agent's fresh connections are used before the old ones,
+      // which heartbeats or a probe then find dead.
+      PeerConnection c = idle.pollLast();
       if (c == null) {
         return null;
       }
@@ -143,21 +162,50 @@ final class SubscriptionQueue {
             idle(c);
             return;
           }
+          if (c.suspected() || c.idleNanos() > PROBE_AFTER_NANOS) {
+            try {
+              c.exchange(HEARTBEAT, heartbeat.plusSeconds(10)); // proves it alive first
+            } catch (IOException e) {
+              LOG.info(
+                  "dropped a dead polling connection of '{}': {}", subscription, e.getMessage());
+              owner.drop(c);
+              suspectIdle();
+              if (p.reply.isDone()) {
+                return;
+              }
+              // The request was never written to it: give it to another connection.
+              enqueue(p, Duration.ofNanos(p.collectDeadlineNanos - System.nanoTime()), true);
+              return;
+            }
+          }
           try {
             byte[] r = c.exchange(p.request, p.replyTimeout);
             p.reply.complete(r);
             idle(c);
           } catch (IOException e) {
             owner.drop(c);
+            suspectIdle(); // a cut usually takes every connection of the agent
             p.reply.completeExceptionally(
-                new IOException(
-                    "the polling connection of '"
-                        + subscription
-                        + "' failed after it collected the request: "
-                        + e.getMessage(),
-                    e));
+                c.lastRequestUnwritten()
+                    ? new PeerConnection.ConnectFailure(
+                        "the polling connection of '"
+                            + subscription
+                            + "' was found dead before the request was written: "
+                            + e.getMessage(),
+                        e)
+                    : new IOException(
+                        "the polling connection of '"
+                            + subscription
+                            + "' failed after it collected the request: "
+                            + e.getMessage(),
+                        e));
           }
         });
+  }
+
+  /** Marks every idle connection to be proved alive before its next request. */
+  private synchronized void suspectIdle() {
+    idle.forEach(PeerConnection::suspect);
   }
 
   synchronized int idleCount() {

@@ -19,12 +19,32 @@ public final class Targets {
       public byte[] exchange(byte[] request, Duration replyTimeout, Duration collectTimeout)
           throws IOException {
         PeerConnection c = pool.acquire(address, thumbprint);
+        boolean reused = c.used();
         try {
           byte[] reply = c.exchange(request, replyTimeout);
           pool.release(address, thumbprint, c);
           return reply;
         } catch (IOException | RuntimeException ex) {
           c.close();
+          if (!reused
+              || ex instanceof ProtocolViolationException
+              || ex instanceof RuntimeException) {
+            throw ex;
+          }
+          // A pooled connection died under this call: its siblings were likely cut with it.
+          pool.suspectAll(address, thumbprint);
+          if (!c.lastRequestUnwritten()) {
+            throw ex; // the agent may have read it: only the caller may decide to retry
+          }
+        }
+        // The request was provably never delivered: once more, on a new connection.
+        PeerConnection f = pool.fresh(address, thumbprint);
+        try {
+          byte[] reply = f.exchange(request, replyTimeout);
+          pool.release(address, thumbprint, f);
+          return reply;
+        } catch (IOException | RuntimeException ex) {
+          f.close();
           throw ex;
         }
       }
