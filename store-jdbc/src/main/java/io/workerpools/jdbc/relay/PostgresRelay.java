@@ -216,19 +216,25 @@ public final class PostgresRelay implements NodeRelay {
       throw new ConfigurationException("id", "relay call id " + call.id() + " is already waiting");
     }
     f.whenComplete((r, x) -> waiting.remove(call.id(), f));
-    long takeBy = Math.min(remaining, Duration.between(Instant.now(), call.takeBy()).toMillis());
+    // A take-by time before the deadline finds a dead holder early; at the deadline, the deadline
+    // handler below withdraws an untaken call itself.
+    long takeBy = Duration.between(Instant.now(), call.takeBy()).toMillis();
     ScheduledFuture<?> taken =
-        timer.schedule(
-            () -> execute(() -> notTaken(node, call, f)),
-            Math.max(0, takeBy),
-            TimeUnit.MILLISECONDS);
+        call.takeBy().isBefore(call.deadline())
+            ? timer.schedule(
+                () -> execute(() -> notTaken(node, call, f)),
+                Math.max(0, takeBy),
+                TimeUnit.MILLISECONDS)
+            : null;
     ScheduledFuture<?> t =
         timer.schedule(
             () -> execute(() -> timedOut(call, node, f)), remaining, TimeUnit.MILLISECONDS);
     f.whenComplete(
         (r, x) -> {
           t.cancel(false);
-          taken.cancel(false);
+          if (taken != null) {
+            taken.cancel(false);
+          }
         });
     execute(
         () -> {
