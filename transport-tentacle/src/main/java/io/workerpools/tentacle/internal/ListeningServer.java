@@ -47,11 +47,13 @@ public final class ListeningServer implements Closeable {
   private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
   private final AtomicInteger connectionNo = new AtomicInteger();
   private final Thread acceptor;
+  private final TrustedConnections trusted;
   private volatile boolean closed;
 
   /** Binds and starts accepting. */
   public ListeningServer(
       SSLContext ssl,
+      TrustedConnections trusted,
       AgentServices services,
       String bindHost,
       int port,
@@ -60,6 +62,7 @@ public final class ListeningServer implements Closeable {
       Duration handshakeTimeout,
       Duration idleTimeout) {
     this.ssl = ssl;
+    this.trusted = trusted;
     this.services = services;
     this.maxConnections = maxConnections;
     this.handshakeTimeout = handshakeTimeout;
@@ -160,6 +163,15 @@ public final class ListeningServer implements Closeable {
       if (!admission.authenticated()) {
         return; // evicted or timed out just as the handshake finished: already closed
       }
+      String peer = TrustedConnections.peerOf(s);
+      if (!trusted.admit(plain, peer)) {
+        // A resumed session skips the trust manager: a host whose trust was removed since.
+        String why = "this host's thumbprint " + peer + " is no longer trusted by the agent";
+        LOG.warn("refused a connection from {}: {}", plain.getRemoteSocketAddress(), why);
+        Frames.writeLine(s.getOutputStream(), Frames.PROTOCOL + " ERROR " + why);
+        refuseGracefully(plain);
+        return;
+      }
       if (!established.tryAcquire()) {
         LOG.warn(
             "refused a connection from {}: all {} connections are in use",
@@ -178,6 +190,7 @@ public final class ListeningServer implements Closeable {
       logConnectionError(plain.getRemoteSocketAddress(), e);
     } finally {
       if (!handedOver) {
+        trusted.forget(plain);
         sockets.remove(plain);
         if (s != null) {
           closeQuietly(s);
@@ -205,6 +218,7 @@ public final class ListeningServer implements Closeable {
       LOG.warn("closed the connection from {}: {}", plain.getRemoteSocketAddress(), e.toString());
     } finally {
       established.release();
+      trusted.forget(plain);
       sockets.remove(plain);
       closeQuietly(s);
       closeQuietly(plain);

@@ -31,6 +31,7 @@ public final class PollingClient implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(PollingClient.class);
 
   private final SSLContext ssl;
+  private final TrustedConnections trusted;
   private final AgentServices services;
   private final InetSocketAddress server;
   private final String subscription;
@@ -46,6 +47,7 @@ public final class PollingClient implements Closeable {
   /** Starts {@code connections} polling threads. */
   public PollingClient(
       SSLContext ssl,
+      TrustedConnections trusted,
       AgentServices services,
       InetSocketAddress server,
       String subscription,
@@ -54,6 +56,7 @@ public final class PollingClient implements Closeable {
       Duration minBackoff,
       Duration maxBackoff) {
     this.ssl = ssl;
+    this.trusted = trusted;
     this.services = services;
     this.server = server;
     this.subscription = subscription;
@@ -92,6 +95,11 @@ public final class PollingClient implements Closeable {
         s.connect(server, (int) handshakeTimeout.toMillis());
         s.setSoTimeout((int) handshakeTimeout.toMillis());
         s.startHandshake();
+        String host = TrustedConnections.peerOf(s);
+        if (!trusted.admit(s, host)) {
+          // A resumed session skips the trust manager: a host whose trust was removed since.
+          throw new IOException("the host presented thumbprint " + host + ", no longer trusted");
+        }
         InputStream in = new BufferedInputStream(s.getInputStream());
         OutputStream out = new BufferedOutputStream(s.getOutputStream());
         Frames.writeLine(out, Frames.PROTOCOL + " POLL " + subscription);
@@ -121,6 +129,7 @@ public final class PollingClient implements Closeable {
           pollingConnected.decrementAndGet();
         }
         if (s != null) {
+          trusted.forget(s);
           sockets.remove(s);
           closeQuietly(s);
         }
