@@ -8,6 +8,7 @@ import io.workerpools.tentacle.internal.Frames;
 import io.workerpools.tentacle.internal.ListeningServer;
 import io.workerpools.tentacle.internal.PinnedTls;
 import io.workerpools.tentacle.internal.PollingClient;
+import io.workerpools.tentacle.internal.ProtocolVersions;
 import io.workerpools.tentacle.internal.ScriptService;
 import io.workerpools.tentacle.internal.TrustedConnections;
 import io.workerpools.tentacle.internal.TrustedHosts;
@@ -166,6 +167,7 @@ public final class TentacleAgent implements AutoCloseable {
           new ListeningServer(
               ssl,
               connections,
+              config.protocolVersions,
               services,
               config.bindHost,
               config.listenPort,
@@ -178,6 +180,7 @@ public final class TentacleAgent implements AutoCloseable {
           new PollingClient(
               ssl,
               connections,
+              config.protocolVersions,
               services,
               config.server,
               config.subscription,
@@ -252,6 +255,7 @@ public final class TentacleAgent implements AutoCloseable {
     private ShutdownMode shutdownMode = ShutdownMode.CANCEL;
     private Duration shutdownTimeout = Duration.ofSeconds(30);
     private Duration trustCheckInterval = Duration.ofSeconds(1);
+    private ProtocolVersions protocolVersions = ProtocolVersions.CURRENT;
 
     private Builder(Path home) {
       this.home = Objects.requireNonNull(home, "home");
@@ -391,6 +395,15 @@ public final class TentacleAgent implements AutoCloseable {
             "trustCheckInterval", "must be at least 10 ms but was " + interval);
       }
       this.trustCheckInterval = interval;
+      return this;
+    }
+
+    /**
+     * Test only (package-private, so a release build cannot enable it): the protocol versions this
+     * agent announces and accepts, to run an agent of another version beside this build's host.
+     */
+    Builder protocolVersions(int min, int max) {
+      this.protocolVersions = new ProtocolVersions(min, max);
       return this;
     }
 

@@ -48,12 +48,14 @@ public final class ListeningServer implements Closeable {
   private final AtomicInteger connectionNo = new AtomicInteger();
   private final Thread acceptor;
   private final TrustedConnections trusted;
+  private final ProtocolVersions versions;
   private volatile boolean closed;
 
   /** Binds and starts accepting. */
   public ListeningServer(
       SSLContext ssl,
       TrustedConnections trusted,
+      ProtocolVersions versions,
       AgentServices services,
       String bindHost,
       int port,
@@ -63,6 +65,7 @@ public final class ListeningServer implements Closeable {
       Duration idleTimeout) {
     this.ssl = ssl;
     this.trusted = trusted;
+    this.versions = versions;
     this.services = services;
     this.maxConnections = maxConnections;
     this.handshakeTimeout = handshakeTimeout;
@@ -168,7 +171,7 @@ public final class ListeningServer implements Closeable {
         // A resumed session skips the trust manager: a host whose trust was removed since.
         String why = "this host's thumbprint " + peer + " is no longer trusted by the agent";
         LOG.warn("refused a connection from {}: {}", plain.getRemoteSocketAddress(), why);
-        Frames.writeLine(s.getOutputStream(), Frames.PROTOCOL + " ERROR " + why);
+        Frames.writeLine(s.getOutputStream(), versions.error(why));
         refuseGracefully(plain);
         return;
       }
@@ -204,12 +207,19 @@ public final class ListeningServer implements Closeable {
     try {
       InputStream in = new BufferedInputStream(s.getInputStream());
       OutputStream out = new BufferedOutputStream(s.getOutputStream());
-      String hello = Frames.readLine(in);
-      if (!hello.equals("CLIENT")) {
-        Frames.writeLine(out, Frames.PROTOCOL + " ERROR this agent is listening; expected CLIENT");
+      ProtocolVersions.Line hello = ProtocolVersions.parse(Frames.readPreamble(in));
+      if (!hello.words().equals("CLIENT")) {
+        Frames.writeLine(out, versions.error("this agent is listening; expected CLIENT"));
         return;
       }
-      Frames.writeLine(out, Frames.PROTOCOL + " OK");
+      java.util.OptionalInt v = versions.choose(hello.min(), hello.version());
+      if (v.isEmpty()) {
+        String why = versions.noCommonVersion("agent", "host", hello.min(), hello.version());
+        LOG.warn("refused a connection from {}: {}", plain.getRemoteSocketAddress(), why);
+        Frames.writeLine(out, versions.error(why));
+        return;
+      }
+      Frames.writeLine(out, ProtocolVersions.ok(v.getAsInt(), ""));
       s.setSoTimeout((int) idleTimeout.toMillis());
       services.serve(in, out);
     } catch (IOException e) {

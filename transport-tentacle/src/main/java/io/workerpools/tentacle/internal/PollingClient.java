@@ -32,6 +32,7 @@ public final class PollingClient implements Closeable {
 
   private final SSLContext ssl;
   private final TrustedConnections trusted;
+  private final ProtocolVersions versions;
   private final AgentServices services;
   private final InetSocketAddress server;
   private final String subscription;
@@ -48,6 +49,7 @@ public final class PollingClient implements Closeable {
   public PollingClient(
       SSLContext ssl,
       TrustedConnections trusted,
+      ProtocolVersions versions,
       AgentServices services,
       InetSocketAddress server,
       String subscription,
@@ -57,6 +59,7 @@ public final class PollingClient implements Closeable {
       Duration maxBackoff) {
     this.ssl = ssl;
     this.trusted = trusted;
+    this.versions = versions;
     this.services = services;
     this.server = server;
     this.subscription = subscription;
@@ -102,10 +105,20 @@ public final class PollingClient implements Closeable {
         }
         InputStream in = new BufferedInputStream(s.getInputStream());
         OutputStream out = new BufferedOutputStream(s.getOutputStream());
-        Frames.writeLine(out, Frames.PROTOCOL + " POLL " + subscription);
-        String answer = Frames.readLine(in);
+        Frames.writeLine(out, versions.hello("POLL " + subscription));
+        ProtocolVersions.Line reply = ProtocolVersions.parse(Frames.readPreamble(in));
+        String answer = reply.words();
         if (!answer.startsWith("OK")) {
-          throw new IOException("the host refused the subscription: " + answer);
+          throw new IOException("the host refused the connection: " + answer);
+        }
+        if (!versions.speaks(reply.version())) {
+          throw new IOException(
+              "the host answered in protocol version "
+                  + reply.version()
+                  + ", which this agent does not speak ("
+                  + versions
+                  + "); upgrade the "
+                  + (reply.version() < versions.min() ? "host" : "agent"));
         }
         long heartbeat = parseHeartbeat(answer);
         s.setSoTimeout((int) Math.min(Integer.MAX_VALUE, heartbeat * 2 + 10_000));
