@@ -27,6 +27,7 @@ import picocli.CommandLine.Spec;
       NewCertificateCommand.class,
       ShowThumbprintCommand.class,
       ShowConfigCommand.class,
+      ConfigureCommand.class,
       RunCommand.Listen.class,
       RunCommand.Poll.class,
       ServiceCommand.class,

@@ -1,6 +1,7 @@
 package io.workerpools.tentacle.cli;
 
 import io.workerpools.ConfigurationException;
+import io.workerpools.tentacle.AgentTrust;
 import io.workerpools.tentacle.TentacleAgent;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -54,7 +55,12 @@ abstract class RunCommand implements Callable<Integer> {
     String line = started(agent, s);
     invocation.out().println(line);
     invocation.out().flush();
-    LOG.info("{}; trusting {} host thumbprint(s)", line, s.list(Setting.TRUST).size());
+    LOG.info(
+        "{}; trusting {} host thumbprint(s) ({} given at start, the others stored in {})",
+        line,
+        agent.trustedHosts().size(),
+        s.list(Setting.TRUST).size(),
+        AgentTrust.of(home).file());
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(

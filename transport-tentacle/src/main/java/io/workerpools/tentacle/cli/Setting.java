@@ -85,7 +85,8 @@ public enum Setting {
       "THUMBPRINT",
       "",
       Scope.RUN,
-      "host certificate thumbprint to trust (repeatable; comma-separated in the file)",
+      "host thumbprint to trust for this run, besides those stored with configure --trust"
+          + " (repeatable; comma-separated in the file)",
       Setting::thumbprints),
   /** The budget of a TLS handshake. */
   HANDSHAKE_TIMEOUT(
