@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -50,28 +51,35 @@ abstract class RunCommand implements Callable<Integer> {
     mode(b, s);
     LOG.info(
         "starting the agent: home {}, config {}", home, s.file() == null ? "(none)" : s.file());
+    // The hook is in place before the start lines are printed: whoever reads them may send SIGTERM
+    // at once (registering a hook during shutdown fails).
+    AtomicReference<TentacleAgent> running = new AtomicReference<>();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  TentacleAgent a = running.getAndSet(null);
+                  if (a != null) {
+                    LOG.info("stopping: shutdown mode {}", s.text(Setting.SHUTDOWN_MODE));
+                    a.close();
+                    LOG.info("stopped");
+                  }
+                  stopped.countDown();
+                },
+                "agent-shutdown"));
     TentacleAgent agent = b.start();
-    invocation.out().println("thumbprint: " + agent.thumbprint());
+    running.set(agent);
     String line = started(agent, s);
-    invocation.out().println(line);
-    invocation.out().flush();
     LOG.info(
         "{}; trusting {} host thumbprint(s) ({} given at start, the others stored in {})",
         line,
         agent.trustedHosts().size(),
         s.list(Setting.TRUST).size(),
         AgentTrust.of(home).file());
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  LOG.info("stopping: shutdown mode {}", s.text(Setting.SHUTDOWN_MODE));
-                  agent.close();
-                  LOG.info("stopped");
-                  stopped.countDown();
-                },
-                "agent-shutdown"));
+    invocation.out().println("thumbprint: " + agent.thumbprint());
+    invocation.out().println(line);
+    invocation.out().flush();
     stopped.await();
     return Cli.OK;
   }
