@@ -186,6 +186,22 @@ class EnrolmentTest {
     String wrongSecret = p[0] + "." + p[1] + "." + "A".repeat(43) + "." + p[3];
     String unknownId = p[0] + "." + "0123456789abcdef" + "." + p[2] + "." + p[3];
     Path home = dir.resolve("probe");
+    // The host's log (slf4j-simple writes to System.err) is read for secrets below.
+    java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream err = System.err;
+    System.setErr(new java.io.PrintStream(log, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      refusedThenAccepted(token, wrongSecret, unknownId, home);
+    } finally {
+      System.setErr(err);
+    }
+    String hostLog = log.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(hostLog).contains("refused an enrolment from").contains("enrolled worker");
+    assertThat(hostLog).doesNotContain(p[2]).doesNotContain("A".repeat(43));
+  }
+
+  private void refusedThenAccepted(
+      EnrolmentToken token, String wrongSecret, String unknownId, Path home) {
     String a = catchMessage(() -> inProcess(home, wrongSecret).enrol());
     String b = catchMessage(() -> inProcess(home, unknownId).enrol());
     assertThat(a).as("a wrong secret and an unknown id get one answer").isEqualTo(b);
@@ -212,6 +228,36 @@ class EnrolmentTest {
     assertThat(AgentTrust.of(dir.resolve("x")).thumbprints()).isEmpty();
     // The token was never presented, so it still works for the real host.
     assertThat(inProcess(dir.resolve("x"), token.text()).enrol().pool()).isEqualTo("linux");
+  }
+
+  @Test
+  void aListeningAgentEnrolsAtItsAddressAndPortAndServesTheHostWithStoredTrustAlone()
+      throws Exception {
+    Path home = dir.resolve("listening");
+    int port;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    AgentEnrolment.Result r =
+        inProcess(home, tokens.issue(LINUX).text()).name("lw-1").listening(port).enrol();
+    assertThat(r.subscription()).isEmpty();
+    Worker w = store.infrastructure().worker(WorkerId.of("lw-1")).orElseThrow();
+    assertThat(w.endpoint().kind()).isEqualTo(TentacleTransport.LISTENING);
+    assertThat(w.endpoint().address()).isEqualTo("https://127.0.0.1:" + port);
+    assertThat(w.endpoint().properties().get("thumbprint")).isEqualTo(r.agentThumbprint());
+    try (io.workerpools.tentacle.TentacleAgent agent =
+        io.workerpools.tentacle.TentacleAgent.builder(home).listen("127.0.0.1", port).start()) {
+      List<LogLine> lines = new CopyOnWriteArrayList<>();
+      assertThat(
+              transport
+                  .start(w, ScriptRequest.bash("echo listening"), lines::add)
+                  .result()
+                  .toCompletableFuture()
+                  .get(30, TimeUnit.SECONDS)
+                  .succeeded())
+          .isTrue();
+      assertThat(lines).extracting(LogLine::text).containsExactly("listening");
+    }
   }
 
   @Test
