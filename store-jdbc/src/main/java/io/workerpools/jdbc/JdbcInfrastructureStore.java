@@ -7,6 +7,7 @@ import io.workerpools.jdbc.internal.ConfigSql;
 import io.workerpools.jdbc.internal.Jdbc;
 import io.workerpools.jdbc.internal.LeaseSql;
 import io.workerpools.jdbc.internal.LeaseTracker;
+import io.workerpools.jdbc.internal.NodeSql;
 import io.workerpools.jdbc.internal.Poller;
 import io.workerpools.jdbc.internal.Schema;
 import io.workerpools.jdbc.internal.SerialDelivery;
@@ -75,8 +76,14 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
   /** How long change-log rows are kept before any node prunes them, by default. */
   public static final Duration DEFAULT_CHANGE_RETENTION = Duration.ofHours(1);
 
-  /** The classpath resource holding the PostgreSQL schema. */
-  public static final String SCHEMA_RESOURCE = Jdbc.SCHEMA_RESOURCE;
+  /**
+   * The class-path directory of the schema's migration files ({@code V1__initial.sql}, {@code
+   * V2__...}), for hosts that apply them with their own migration tool.
+   */
+  public static final String SCHEMA_DIRECTORY = Schema.DIRECTORY;
+
+  /** The schema version this store reads and writes ({@code wp_schema_version}). */
+  public static final int SCHEMA_VERSION = Schema.CURRENT;
 
   private final String nodeId;
   private final CopyOnWriteArrayList<StoreListener> listeners = new CopyOnWriteArrayList<>();
@@ -92,8 +99,8 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
     this.jdbc = new Jdbc(b.dataSource, nodeId, () -> closed);
     this.poller =
         new Poller(jdbc, cache, leases, delivery, nodeId, b.changeRetention, () -> closed);
-    if (b.createSchemaIfMissing) {
-      Schema.create(jdbc);
+    if (b.migrateSchema) {
+      Schema.migrate(jdbc);
     }
     Schema.check(jdbc);
     poller.reloadAll();
@@ -110,7 +117,10 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
     return nodeId;
   }
 
-  /** The schema as shipped ({@value #SCHEMA_RESOURCE}), for hosts that apply it themselves. */
+  /**
+   * Every migration of the schema, oldest first, as one script: what {@link Builder#migrateSchema}
+   * applies to an empty database, for hosts that apply it themselves.
+   */
   public static String schemaSql() {
     return Schema.sql();
   }
@@ -271,10 +281,10 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
     if (!leases.reserve(claim.leaseId())) {
       throw new IllegalArgumentException("lease id already in use: " + claim.leaseId());
     }
-    int rows;
+    Optional<LeaseRecord> granted;
     try {
       String what = "acquire a lease on worker " + claim.worker();
-      rows =
+      granted =
           claim.worker().equals(Worker.BUILT_IN_ID)
               ? jdbc.inTransaction(
                   what,
@@ -290,21 +300,46 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
       leases.unreserve(claim.leaseId());
       throw e;
     }
-    if (rows == 0) {
+    if (granted.isEmpty()) {
       leases.unreserve(claim.leaseId());
-      return Optional.empty();
+      return granted;
     }
-    leases.granted(claim);
+    leases.granted(granted.get());
     delivery.drain();
-    return Optional.of(claim);
+    return granted;
+  }
+
+  /** Lease time is the database's: {@code now} is not used, {@code ttl} is. */
+  @Override
+  public int renewLeases(String holder, Instant now, Duration ttl) {
+    Objects.requireNonNull(holder, "holder");
+    Objects.requireNonNull(ttl, "ttl");
+    return jdbc.withConnection(
+        "renew the leases of " + holder, c -> LeaseSql.renew(c, holder, ttl));
+  }
+
+  /** Node ids are held by the database's clock: {@code now} is not used, {@code ttl} is. */
+  @Override
+  public void heartbeatNode(String nodeId, String instance, Instant now, Duration ttl) {
+    Objects.requireNonNull(nodeId, "nodeId");
+    Objects.requireNonNull(instance, "instance");
+    Objects.requireNonNull(ttl, "ttl");
+    jdbc.withConnection(
+        "register node " + nodeId,
+        c -> {
+          NodeSql.heartbeat(c, nodeId, instance, ttl);
+          return null;
+        });
   }
 
   @Override
-  public int renewLeases(String holder, Instant expiresAt) {
-    Objects.requireNonNull(holder, "holder");
-    Objects.requireNonNull(expiresAt, "expiresAt");
-    return jdbc.withConnection(
-        "renew the leases of " + holder, c -> LeaseSql.renew(c, holder, expiresAt));
+  public void leaveNode(String nodeId, String instance) {
+    jdbc.withConnection(
+        "unregister node " + nodeId,
+        c -> {
+          NodeSql.leave(c, nodeId, instance);
+          return null;
+        });
   }
 
   @Override
@@ -329,10 +364,10 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
     return jdbc.withConnection("read the leases", c -> List.copyOf(LeaseSql.all(c)));
   }
 
+  /** Expiry is by the database's clock: {@code now} is not used. */
   @Override
   public List<LeaseRecord> expireLeases(Instant now) {
-    Objects.requireNonNull(now, "now");
-    List<LeaseRecord> gone = jdbc.withConnection("expire leases", c -> LeaseSql.expire(c, now));
+    List<LeaseRecord> gone = jdbc.withConnection("expire leases", LeaseSql::expire);
     leases.ended(gone, true);
     return List.copyOf(gone);
   }
@@ -400,7 +435,7 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
   public static final class Builder {
     static final long DEFAULT_POLL_MILLIS = 100;
     private final DataSource dataSource;
-    private boolean createSchemaIfMissing;
+    private boolean migrateSchema;
     private Duration pollInterval = DEFAULT_POLL_INTERVAL;
     private Duration changeRetention = DEFAULT_CHANGE_RETENTION;
     private String nodeId = UUID.randomUUID().toString();
@@ -409,10 +444,20 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
       this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
     }
 
-    /** Creates the tables (and the initial default pool) if they are missing. Off by default. */
-    public Builder createSchemaIfMissing(boolean create) {
-      this.createSchemaIfMissing = create;
+    /**
+     * Creates the tables (and the initial default pool) if they are missing, and applies the schema
+     * versions the database lacks (from any earlier version, including 0.1's), in one transaction
+     * that nodes starting together take turns at. Off by default: the store then checks the version
+     * and refuses to start on an outdated schema, naming the files to apply.
+     */
+    public Builder migrateSchema(boolean migrate) {
+      this.migrateSchema = migrate;
       return this;
+    }
+
+    /** The same as {@link #migrateSchema} (its name in 0.1). */
+    public Builder createSchemaIfMissing(boolean create) {
+      return migrateSchema(create);
     }
 
     /**
@@ -444,7 +489,10 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
       return this;
     }
 
-    /** The id written into the change log (for people reading it). Random by default. */
+    /**
+     * The id written into the change log (for people reading it). Random by default. Not the node
+     * id leases carry: that is the resolver's ({@code WorkerPools.Builder#nodeId}).
+     */
     public Builder nodeId(String id) {
       if (id == null || id.isBlank()) {
         throw new ConfigurationException("nodeId", "must not be empty");
@@ -457,8 +505,8 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
      * Connects, checks (or creates) the tables and loads the configuration.
      *
      * @throws StoreUnavailableException if the database cannot be reached
-     * @throws ConfigurationException if the tables are missing and {@link #createSchemaIfMissing}
-     *     is off
+     * @throws ConfigurationException if the tables are missing or at another schema version and
+     *     {@link #migrateSchema} is off
      */
     public JdbcInfrastructureStore build() {
       return new JdbcInfrastructureStore(this);
