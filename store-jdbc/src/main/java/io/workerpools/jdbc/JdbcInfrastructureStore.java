@@ -5,9 +5,8 @@ import io.workerpools.jdbc.internal.ChangeLog;
 import io.workerpools.jdbc.internal.ConfigCache;
 import io.workerpools.jdbc.internal.ConfigSql;
 import io.workerpools.jdbc.internal.Jdbc;
-import io.workerpools.jdbc.internal.LeaseSql;
+import io.workerpools.jdbc.internal.LeaseOps;
 import io.workerpools.jdbc.internal.LeaseTracker;
-import io.workerpools.jdbc.internal.NodeSql;
 import io.workerpools.jdbc.internal.Poller;
 import io.workerpools.jdbc.internal.Schema;
 import io.workerpools.jdbc.internal.SerialDelivery;
@@ -92,11 +91,13 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
   private final ConfigCache cache = new ConfigCache(delivery);
   private final LeaseTracker leases = new LeaseTracker(delivery);
   private final Poller poller;
+  private final LeaseOps leaseOps;
   private volatile boolean closed;
 
   private JdbcInfrastructureStore(Builder b) {
     this.nodeId = b.nodeId;
     this.jdbc = new Jdbc(b.dataSource, nodeId, () -> closed);
+    this.leaseOps = new LeaseOps(jdbc, leases, delivery);
     this.poller =
         new Poller(jdbc, cache, leases, delivery, nodeId, b.changeRetention, () -> closed);
     if (b.migrateSchema) {
@@ -276,100 +277,40 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
 
   @Override
   public Optional<LeaseRecord> tryAcquireLease(LeaseRecord claim) {
-    Objects.requireNonNull(claim, "claim");
-    // Registered before the row can exist, so the poller never takes it for another node's lease.
-    if (!leases.reserve(claim.leaseId())) {
-      throw new IllegalArgumentException("lease id already in use: " + claim.leaseId());
-    }
-    Optional<LeaseRecord> granted;
-    try {
-      String what = "acquire a lease on worker " + claim.worker();
-      granted =
-          claim.worker().equals(Worker.BUILT_IN_ID)
-              ? jdbc.inTransaction(
-                  what,
-                  c -> {
-                    ChangeLog.lockShared(c);
-                    return LeaseSql.acquireBuiltIn(c, claim);
-                  })
-              : jdbc.withConnection(what, c -> LeaseSql.acquire(c, claim));
-    } catch (Jdbc.DuplicateKey e) {
-      leases.unreserve(claim.leaseId());
-      throw new IllegalArgumentException("lease id already in use: " + claim.leaseId());
-    } catch (RuntimeException e) {
-      leases.unreserve(claim.leaseId());
-      throw e;
-    }
-    if (granted.isEmpty()) {
-      leases.unreserve(claim.leaseId());
-      return granted;
-    }
-    leases.granted(granted.get());
-    delivery.drain();
-    return granted;
+    return leaseOps.tryAcquire(claim);
   }
 
   /** Lease time is the database's: {@code now} is not used, {@code ttl} is. */
   @Override
   public int renewLeases(String holder, Instant now, Duration ttl) {
-    Objects.requireNonNull(holder, "holder");
-    Objects.requireNonNull(ttl, "ttl");
-    return jdbc.withConnection(
-        "renew the leases of " + holder, c -> LeaseSql.renew(c, holder, ttl));
+    return leaseOps.renew(holder, ttl);
   }
 
   /** Node ids are held by the database's clock: {@code now} is not used, {@code ttl} is. */
   @Override
   public void heartbeatNode(String nodeId, String instance, Instant now, Duration ttl) {
-    Objects.requireNonNull(nodeId, "nodeId");
-    Objects.requireNonNull(instance, "instance");
-    Objects.requireNonNull(ttl, "ttl");
-    jdbc.withConnection(
-        "register node " + nodeId,
-        c -> {
-          NodeSql.heartbeat(c, nodeId, instance, ttl);
-          return null;
-        });
+    leaseOps.heartbeat(nodeId, instance, ttl);
   }
 
   @Override
   public void leaveNode(String nodeId, String instance) {
-    jdbc.withConnection(
-        "unregister node " + nodeId,
-        c -> {
-          NodeSql.leave(c, nodeId, instance);
-          return null;
-        });
+    leaseOps.leave(nodeId, instance);
   }
 
   @Override
   public boolean releaseLease(String leaseId) {
-    Objects.requireNonNull(leaseId, "leaseId");
-    leases.releasing(leaseId, true);
-    try {
-      List<LeaseRecord> gone =
-          jdbc.withConnection("release lease " + leaseId, c -> LeaseSql.release(c, leaseId));
-      if (gone.isEmpty()) {
-        return false;
-      }
-      leases.ended(gone, false);
-      return true;
-    } finally {
-      leases.releasing(leaseId, false);
-    }
+    return leaseOps.release(leaseId);
   }
 
   @Override
   public List<LeaseRecord> leases() {
-    return jdbc.withConnection("read the leases", c -> List.copyOf(LeaseSql.all(c)));
+    return leaseOps.all();
   }
 
   /** Expiry is by the database's clock: {@code now} is not used. */
   @Override
   public List<LeaseRecord> expireLeases(Instant now) {
-    List<LeaseRecord> gone = jdbc.withConnection("expire leases", LeaseSql::expire);
-    leases.ended(gone, true);
-    return List.copyOf(gone);
+    return leaseOps.expire();
   }
 
   // ---------------------------------------------------------------- changes
