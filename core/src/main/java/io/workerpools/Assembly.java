@@ -86,7 +86,10 @@ final class Assembly {
               .build();
       made.add(resolver);
       HealthMonitor.Builder hb =
-          HealthMonitor.builder(s, registry).timeSource(b.time).maxInFlight(b.healthMaxInFlight);
+          HealthMonitor.builder(s, registry)
+              .timeSource(b.time)
+              .maxInFlight(b.healthMaxInFlight)
+              .probeContainerEngines(b.probeContainerEngines);
       if (b.healthPolicies != null) {
         hb.policies(b.healthPolicies);
       }

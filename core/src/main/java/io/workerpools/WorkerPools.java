@@ -280,6 +280,7 @@ public final class WorkerPools implements AutoCloseable {
     final Set<WorkerTransport> shared = Collections.newSetFromMap(new IdentityHashMap<>());
     HealthPolicyResolver healthPolicies;
     int healthMaxInFlight = HealthMonitor.DEFAULT_MAX_IN_FLIGHT;
+    boolean probeContainerEngines;
     final List<HealthListener> healthListeners = new ArrayList<>();
     final List<DispatchListener> dispatchListeners = new ArrayList<>();
     String nodeId =
@@ -398,6 +399,16 @@ public final class WorkerPools implements AutoCloseable {
             "workerPools.healthMaxInFlight", "must be between 1 and 100000 but was " + max);
       }
       this.healthMaxInFlight = max;
+      return this;
+    }
+
+    /**
+     * Whether health checks also probe each worker's container engine, so that steps whose script
+     * names a {@link io.workerpools.container.ContainerSpec} can go to workers that have one (see
+     * {@link HealthMonitor.Builder#probeContainerEngines}). Default: off.
+     */
+    public Builder probeContainerEngines(boolean probe) {
+      this.probeContainerEngines = probe;
       return this;
     }
 

@@ -1,5 +1,6 @@
 package io.workerpools.dispatch;
 
+import io.workerpools.container.ContainerSteps;
 import io.workerpools.lease.WorkerLease;
 import io.workerpools.local.LocalProcessTransport;
 import io.workerpools.model.Endpoint;
@@ -245,7 +246,7 @@ public final class StepDispatcher implements AutoCloseable {
         new LogLine(time.now(), LogLine.Source.DEBUG, Outcomes.runningOn(worker, lease.pool())));
     ScriptExecution exec;
     try {
-      exec = transport.start(worker, step.script(), sink);
+      exec = ContainerSteps.start(transport, worker, step.script(), sink);
     } catch (RuntimeException e) {
       run.finish(run.ending(StepResult.Status.COULD_NOT_START, Outcomes.refused(worker, e)));
       return;
