@@ -155,13 +155,22 @@ public final class ScalingUpExample {
 
   public static void main(String[] args) throws Exception {
     Config d = Config.defaults();
-    Config c =
-        new Config(
-            args.length > 0 ? Integer.parseInt(args[0]) : d.steps(),
-            args.length > 1 ? Integer.parseInt(args[1]) : d.megabytesPerStep(),
-            args.length > 2
-                ? java.util.Arrays.stream(args[2].split(",")).map(Integer::valueOf).toList()
-                : d.agentCounts());
+    Config c;
+    try {
+      c =
+          new Config(
+              args.length > 0 ? Integer.parseInt(args[0]) : d.steps(),
+              args.length > 1 ? Integer.parseInt(args[1]) : d.megabytesPerStep(),
+              args.length > 2
+                  ? java.util.Arrays.stream(args[2].split(",")).map(Integer::valueOf).toList()
+                  : d.agentCounts());
+    } catch (IllegalArgumentException e) {
+      System.err.println(
+          "usage: ScalingUpExample [STEPS [MB_PER_STEP [AGENTS,...]]] (default 16 100 1,2,4): "
+              + e.getMessage());
+      System.exit(2);
+      return;
+    }
     Result r = run(c, System.out);
     System.out.println(r.ok() ? "\nScaling up: OK" : "\nScaling up: FAILED");
     System.exit(r.ok() ? 0 : 1);
