@@ -307,6 +307,11 @@ class WorkerPoolsMetricsTest {
     assertThat(registry.find(WorkerPoolsMetrics.LEASES_ACTIVE).tag("pool", "mac").gauge()).isNull();
     assertThat(registry.find(WorkerPoolsMetrics.WORKERS).tag("pool", "mac").gauges()).isEmpty();
 
+    int meters = registry.getMeters().size();
+    metrics.bindTo(registry);
+    assertThat(registry.getMeters())
+        .as("binding to the same registry again: nothing")
+        .hasSize(meters);
     assertThatThrownBy(() -> metrics.bindTo(new SimpleMeterRegistry()))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("already bound")
