@@ -58,6 +58,9 @@ class WorkerPoolsMetricsTest {
                     .interpreter(ScriptSyntax.PYTHON, "python-that-is-not-installed")
                     .build())
             .build();
+    // Bound before the workers come, so that it hears their first health checks.
+    metrics = WorkerPoolsMetrics.builder(pools).snapshotMaxAge(Duration.ZERO).build();
+    metrics.bindTo(registry);
     pools.store().putPool(WorkerPool.of("linux", "Linux"));
     pools.store().putPool(WorkerPool.of("gone", "Unreachable"));
     pools
@@ -72,8 +75,6 @@ class WorkerPoolsMetricsTest {
         .store()
         .putWorker(
             Worker.builder("w2").endpoint(Endpoint.of("nowhere", "x:1")).pool("gone").build());
-    metrics = WorkerPoolsMetrics.builder(pools).snapshotMaxAge(Duration.ZERO).build();
-    metrics.bindTo(registry);
   }
 
   @AfterEach

@@ -38,10 +38,12 @@ public class WorkerPoolsAutoConfiguration {
       ObjectProvider<StepLogSink> logSink) {
     WorkerPools.Builder b =
         WorkerPools.builder()
-            .nodeId(properties.getNodeId())
             .leaseTtl(properties.getLeaseTtl())
             .closeTimeout(properties.getCloseTimeout())
             .healthPolicy(properties.getHealth().toPolicy());
+    if (properties.getNodeId() != null) {
+      b.nodeId(properties.getNodeId());
+    }
     store.ifAvailable(b::sharedStore);
     if (properties.getInfrastructureFile() != null) {
       b.infrastructure(InfrastructureLoader.load(properties.getInfrastructureFile()));

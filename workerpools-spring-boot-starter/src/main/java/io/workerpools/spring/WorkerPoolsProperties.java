@@ -45,9 +45,9 @@ public class WorkerPoolsProperties {
 
   /**
    * This node's id, carried by its leases: unique per node sharing a store. Letters, digits, '.',
-   * '_', '-'.
+   * '_', '-'. Default: "node-" and 12 random hex digits, new at every start.
    */
-  private String nodeId = WorkerPools.DEFAULT_NODE_ID;
+  private String nodeId;
 
   /** How long a lease lives without renewal: a dead node's leases come back after it (min 1s). */
   private Duration leaseTtl = WorkerResolver.DEFAULT_LEASE_TTL;
@@ -82,7 +82,9 @@ public class WorkerPoolsProperties {
   }
 
   public void setNodeId(String nodeId) {
-    check("workerpools.node-id", () -> WorkerPools.builder().nodeId(nodeId));
+    if (nodeId != null) {
+      check("workerpools.node-id", () -> WorkerPools.builder().nodeId(nodeId));
+    }
     this.nodeId = nodeId;
   }
 

@@ -109,7 +109,7 @@ class WorkerPoolsAutoConfigurationTest {
           WorkerPools pools = ctx.getBean(WorkerPools.class);
           seen[0] = pools;
           assertThat(pools.builtInWorkerEnabled()).isTrue();
-          assertThat(pools.resolver().nodeId()).isEqualTo(WorkerPools.DEFAULT_NODE_ID);
+          assertThat(pools.resolver().nodeId()).startsWith(WorkerPools.DEFAULT_NODE_ID_PREFIX);
           StepResult r = pools.run(Step.builder("s", ScriptRequest.bash("exit 3")).build());
           assertThat(r.status()).isEqualTo(StepResult.Status.SCRIPT_FAILED);
           assertThat(r.exitCode()).hasValue(3);
