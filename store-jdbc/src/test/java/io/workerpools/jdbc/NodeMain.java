@@ -38,7 +38,7 @@ public final class NodeMain {
     int n = Integer.parseInt(args[4]);
     String holder = args[5];
     try (JdbcInfrastructureStore store =
-        JdbcInfrastructureStore.builder(new TestPool(ds)).nodeId(holder).build()) {
+        JdbcInfrastructureStore.builder(TestPools.of(ds)).nodeId(holder).build()) {
       if (mode.equals("hammer")) {
         System.out.println("READY");
         ExecutorService threads = Executors.newFixedThreadPool(2);
