@@ -175,6 +175,13 @@ final class Assembly {
     }
 
     @Override
+    public void onLeased(Step step, WorkerLease lease, Duration waited) {
+      for (DispatchListener l : all) {
+        safely(() -> l.onLeased(step, lease, waited));
+      }
+    }
+
+    @Override
     public void onStarted(Step step, WorkerLease lease) {
       for (DispatchListener l : all) {
         safely(() -> l.onStarted(step, lease));

@@ -2,7 +2,7 @@ package io.workerpools.benchmarks;
 
 import io.workerpools.jdbc.JdbcInfrastructureStore;
 import io.workerpools.jdbc.PostgresCluster;
-import io.workerpools.jdbc.TestPool;
+import io.workerpools.jdbc.TestPools;
 import io.workerpools.model.Endpoint;
 import io.workerpools.model.Infrastructure;
 import io.workerpools.model.PoolId;
@@ -44,9 +44,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>The pool holds 4 workers with a cap of 1 each; every round trip picks a random worker and,
  * when the cap refuses, another one until it gets a lease, then releases it. The store gets a
- * pooled data source ({@link TestPool}, from store-jdbc's test-jar), as a host would give it. The
- * server is a throwaway cluster on the same 2 cores ({@link PostgresCluster}, the store-jdbc tests'
- * own). Run: see {@code docs/bench-jdbc.md}.
+ * pooled data source (HikariCP through {@link TestPools}, from store-jdbc's test-jar), as a host
+ * would give it. The server is a throwaway cluster on the same 2 cores ({@link PostgresCluster},
+ * the store-jdbc tests' own). Run: see {@code docs/bench-jdbc.md}.
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -109,6 +109,7 @@ public class JdbcLeaseBenchmark {
 
     @TearDown(Level.Trial)
     public void stop() throws Exception {
+      TestPools.closeAll();
       cluster.close();
     }
   }
@@ -116,14 +117,14 @@ public class JdbcLeaseBenchmark {
   /** One host node: its own store (and poll thread) over its own connection pool. */
   @State(Scope.Thread)
   public static class Node {
-    TestPool pool;
+    DataSource pool;
     JdbcInfrastructureStore store;
     String holder;
     long seq;
 
     @Setup(Level.Trial)
     public void open(Db db) {
-      pool = new TestPool(db.raw);
+      pool = TestPools.of(db.raw);
       holder = "node-" + Thread.currentThread().getId();
       store = JdbcInfrastructureStore.builder(pool).nodeId(holder).build();
     }
@@ -131,7 +132,6 @@ public class JdbcLeaseBenchmark {
     @TearDown(Level.Trial)
     public void close() throws SQLException {
       store.close();
-      pool.closeAll();
     }
   }
 
@@ -228,8 +228,9 @@ public class JdbcLeaseBenchmark {
             + " taken AS (UPDATE wp_bench_slots b SET lease_id = ? FROM slot"
             + " WHERE b.worker_id = slot.worker_id AND b.slot = slot.slot RETURNING b.worker_id)"
             + " INSERT INTO wp_leases (lease_id, worker_id, pool_id, holder, step_id,"
-            + " acquired_s, acquired_n, expires_s, expires_n)"
-            + " SELECT ?, taken.worker_id, ?, ?, 's', ?, 0, ?, 0 FROM taken";
+            + " acquired_at, expires_at)"
+            + " SELECT ?, taken.worker_id, ?, ?, 's', clock_timestamp(),"
+            + " clock_timestamp() + interval '1 hour' FROM taken";
     static final String RELEASE =
         "WITH gone AS (DELETE FROM wp_leases WHERE lease_id = ? RETURNING lease_id)"
             + " UPDATE wp_bench_slots b SET lease_id = NULL FROM gone WHERE b.lease_id = gone.lease_id";
@@ -248,8 +249,6 @@ public class JdbcLeaseBenchmark {
           ps.setString(3, id);
           ps.setString(4, POOL.value());
           ps.setString(5, holder);
-          ps.setLong(6, NOW.getEpochSecond());
-          ps.setLong(7, LATER.getEpochSecond());
           got = ps.executeUpdate();
         }
         if (got == 1) {

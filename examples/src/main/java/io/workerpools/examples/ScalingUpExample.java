@@ -6,9 +6,11 @@ import io.workerpools.dispatch.StepResult;
 import io.workerpools.health.HealthPolicy;
 import io.workerpools.model.Endpoint;
 import io.workerpools.model.HealthReport;
+import io.workerpools.model.PoolId;
 import io.workerpools.model.StepRequirements;
 import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
+import io.workerpools.model.WorkerPool;
 import io.workerpools.tentacle.AgentProcess;
 import io.workerpools.tentacle.TentacleCertificate;
 import io.workerpools.tentacle.TentacleTransport;
@@ -22,7 +24,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -155,13 +156,22 @@ public final class ScalingUpExample {
 
   public static void main(String[] args) throws Exception {
     Config d = Config.defaults();
-    Config c =
-        new Config(
-            args.length > 0 ? Integer.parseInt(args[0]) : d.steps(),
-            args.length > 1 ? Integer.parseInt(args[1]) : d.megabytesPerStep(),
-            args.length > 2
-                ? java.util.Arrays.stream(args[2].split(",")).map(Integer::valueOf).toList()
-                : d.agentCounts());
+    Config c;
+    try {
+      c =
+          new Config(
+              args.length > 0 ? Integer.parseInt(args[0]) : d.steps(),
+              args.length > 1 ? Integer.parseInt(args[1]) : d.megabytesPerStep(),
+              args.length > 2
+                  ? java.util.Arrays.stream(args[2].split(",")).map(Integer::valueOf).toList()
+                  : d.agentCounts());
+    } catch (IllegalArgumentException e) {
+      System.err.println(
+          "usage: ScalingUpExample [STEPS [MB_PER_STEP [AGENTS,...]]] (default 16 100 1,2,4): "
+              + e.getMessage());
+      System.exit(2);
+      return;
+    }
     Result r = run(c, System.out);
     System.out.println(r.ok() ? "\nScaling up: OK" : "\nScaling up: FAILED");
     System.exit(r.ok() ? 0 : 1);
@@ -213,6 +223,34 @@ public final class ScalingUpExample {
       for (int i = 0; i < agents.size(); i++) {
         agentPids.put(WorkerId.of("cloud-" + (i + 1)), agents.get(i).process().pid());
       }
+      // Enrolled first in a standby pool, where they serve nothing but are health-checked (all at
+      // once: each first check is a cold TLS handshake). Joining the default pool later is a
+      // configuration change: their health is kept.
+      pools.store().putPool(WorkerPool.of("standby", "enrolled agents, not serving yet"));
+      List<Worker> enrolled = new ArrayList<>();
+      for (int i = 0; i < agents.size(); i++) {
+        String id = "cloud-" + (i + 1);
+        enrolled.add(
+            Worker.builder(id)
+                .endpoint(
+                    Endpoint.of(
+                        TentacleTransport.POLLING,
+                        "poll://" + id,
+                        Map.of("thumbprint", agents.get(i).thumbprint())))
+                .pool("standby")
+                .maxConcurrentSteps(1)
+                .build());
+      }
+      enrolled.forEach(pools.store()::putWorker);
+      List<CompletableFuture<HealthReport>> checks =
+          enrolled.stream().map(w -> pools.health().check(w.id()).toCompletableFuture()).toList();
+      for (int i = 0; i < checks.size(); i++) {
+        out.println(
+            "  "
+                + enrolled.get(i).id()
+                + " enrolled in pool standby: "
+                + checks.get(i).get(60, TimeUnit.SECONDS).status());
+      }
       Measure measure = new Measure(pools, agents);
 
       Batch builtIn = batch(pools, config, measure, "built-in worker", 0);
@@ -220,22 +258,10 @@ public final class ScalingUpExample {
       int inPool = 0;
       for (int n : config.agentCounts()) {
         for (; inPool < n; inPool++) {
-          AgentProcess a = agents.get(inPool);
-          String id = "cloud-" + (inPool + 1);
-          Worker w =
-              Worker.builder(id)
-                  .endpoint(
-                      Endpoint.of(
-                          TentacleTransport.POLLING,
-                          "poll://" + id,
-                          Map.of("thumbprint", a.thumbprint())))
-                  .pool("default") // the default pool: the steps do not change
-                  .maxConcurrentSteps(1)
-                  .build();
+          // Into the default pool: the steps do not change.
+          Worker w = enrolled.get(inPool).toBuilder().pools(List.of(PoolId.of("default"))).build();
           pools.store().putWorker(w);
-          HealthReport h =
-              pools.health().check(w.id()).toCompletableFuture().get(60, TimeUnit.SECONDS);
-          out.println("  " + id + " joined the default pool: " + h.status());
+          out.println("  " + w.id() + " joined the default pool");
         }
         withWorkers.add(batch(pools, config, measure, n + (n == 1 ? " agent" : " agents"), n));
       }
@@ -427,50 +453,5 @@ public final class ScalingUpExample {
 
   private static String seconds(long millis) {
     return String.format("%.2f s", millis / 1000.0);
-  }
-
-  /** Where one step ran (its process's ancestors) and the CPU it reports. */
-  record StepTrace(String stepId, Optional<WorkerId> worker, List<Long> ancestors, long cpuMillis) {
-    static StepTrace of(StepResult r, List<String> log) {
-      List<Long> ancestors = List.of();
-      long cpu = 0;
-      boolean times = false;
-      for (String line : log) {
-        if (line.startsWith("ancestors ")) {
-          ancestors =
-              java.util.Arrays.stream(line.substring(10).trim().split(" "))
-                  .map(Long::valueOf)
-                  .toList();
-        } else if (line.equals("cpu")) {
-          times = true;
-        } else if (times) {
-          cpu += BashTimes.millis(line);
-        }
-      }
-      return new StepTrace(r.stepId(), r.worker(), ancestors, cpu);
-    }
-
-    /** The agent (by pid) whose process tree the step ran in, if any. */
-    Optional<WorkerId> agentOf(Map<WorkerId, Long> agentPids) {
-      return agentPids.entrySet().stream()
-          .filter(e -> ancestors.contains(e.getValue()))
-          .map(Map.Entry::getKey)
-          .findFirst();
-    }
-
-    static boolean ranOnTheHost(Batch b, long hostPid, Map<WorkerId, Long> agentPids) {
-      return b.traces().stream()
-          .allMatch(
-              t ->
-                  t.worker().equals(Optional.of(Worker.BUILT_IN_ID))
-                      && t.ancestors().contains(hostPid)
-                      && t.agentOf(agentPids).isEmpty());
-    }
-
-    static boolean ranOnTheirAgents(Batch b, Map<WorkerId, Long> agentPids) {
-      return b.traces().stream()
-              .allMatch(t -> t.worker().isPresent() && t.agentOf(agentPids).equals(t.worker()))
-          && b.traces().stream().map(StepTrace::worker).distinct().count() == b.workers();
-    }
   }
 }

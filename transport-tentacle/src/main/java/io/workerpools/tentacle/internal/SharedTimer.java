@@ -28,7 +28,8 @@ public final class SharedTimer {
 
   private SharedTimer() {}
 
-  static ScheduledExecutorService get() {
+  /** The shared timer. */
+  public static ScheduledExecutorService get() {
     return TIMER;
   }
 
