@@ -1,7 +1,7 @@
 package io.workerpools.benchmarks;
 
 import io.workerpools.jdbc.PostgresCluster;
-import io.workerpools.jdbc.TestPool;
+import io.workerpools.jdbc.TestPools;
 import io.workerpools.jdbc.relay.PostgresRelay;
 import io.workerpools.model.Endpoint;
 import io.workerpools.model.HealthReport;
@@ -46,11 +46,11 @@ public final class RelayDispatchHarness {
     try (PostgresCluster cluster = PostgresCluster.startNew()) {
       String db = cluster.createDatabase();
       try (PostgresRelay relayA =
-              PostgresRelay.builder(new TestPool(cluster.dataSource(db)))
+              PostgresRelay.builder(TestPools.of(cluster.dataSource(db), 12))
                   .nodeId("bench-a")
                   .build();
           PostgresRelay relayB =
-              PostgresRelay.builder(new TestPool(cluster.dataSource(db)))
+              PostgresRelay.builder(TestPools.of(cluster.dataSource(db), 12))
                   .nodeId("bench-b")
                   .build();
           TentacleTransport a = node(certA, relayA);

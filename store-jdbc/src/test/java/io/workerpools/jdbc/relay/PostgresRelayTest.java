@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.workerpools.jdbc.PostgresExtension;
 import io.workerpools.jdbc.TestDatabase;
-import io.workerpools.jdbc.TestPool;
+import io.workerpools.jdbc.TestPools;
 import io.workerpools.relay.RelayCall;
 import io.workerpools.relay.RelayException;
 import io.workerpools.relay.RelayException.Reason;
@@ -41,7 +41,7 @@ class PostgresRelayTest {
   }
 
   static PostgresRelay relay(TestDatabase db, String node) {
-    return PostgresRelay.builder(new TestPool(db.dataSource()))
+    return PostgresRelay.builder(TestPools.of(db.dataSource(), 12))
         .nodeId(node)
         .sweepInterval(Duration.ofMillis(200))
         .announcementTtl(Duration.ofSeconds(3))
@@ -162,7 +162,7 @@ class PostgresRelayTest {
   @Test
   void aPayloadOverTheBoundIsRefusedBeforeItLeaves(TestDatabase db) throws Exception {
     b =
-        PostgresRelay.builder(new TestPool(db.dataSource()))
+        PostgresRelay.builder(TestPools.of(db.dataSource(), 12))
             .nodeId("node-b")
             .maxPayloadBytes(1024)
             .build();

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.workerpools.jdbc.PostgresExtension;
 import io.workerpools.jdbc.TestDatabase;
-import io.workerpools.jdbc.TestPool;
+import io.workerpools.jdbc.TestPools;
 import io.workerpools.model.Endpoint;
 import io.workerpools.model.HealthReport;
 import io.workerpools.model.HealthStatus;
@@ -75,7 +75,7 @@ class RelayedPollingTest {
   }
 
   static PostgresRelay relay(TestDatabase db, String node) {
-    return PostgresRelay.builder(new TestPool(db.dataSource()))
+    return PostgresRelay.builder(TestPools.of(db.dataSource(), 12))
         .nodeId(node)
         .announcementTtl(Duration.ofSeconds(3))
         .sweepInterval(Duration.ofMillis(200))
