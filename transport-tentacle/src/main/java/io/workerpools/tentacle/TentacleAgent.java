@@ -325,13 +325,15 @@ public final class TentacleAgent implements AutoCloseable {
      * Polling mode with several host nodes: the agent also keeps {@code connections} connections to
      * {@code server} (another node's polling port) and is served by it directly, as by the server
      * given to {@link #poll}. The server's certificate must have {@code thumbprint} (pinned for
-     * this server only; {@link #trust} is still needed, for the server given to {@link #poll}).
-     * Repeatable, one call per node; needs {@link #poll} for the subscription. The command line's
-     * repeatable {@code poll --server} maps to it.
+     * this server only, and trusted as by {@link #trust}, so that removing it from the agent's
+     * trust cuts this server's connections too). Repeatable, one call per node; needs {@link #poll}
+     * for the subscription. The command line's repeatable {@code poll --server} maps to it.
      */
     public Builder pollServer(InetSocketAddress server, String thumbprint) {
       Objects.requireNonNull(server, "server");
-      moreServers.put(server, TentacleCertificate.normalizeThumbprint("thumbprint", thumbprint));
+      String pinned = TentacleCertificate.normalizeThumbprint("thumbprint", thumbprint);
+      moreServers.put(server, pinned);
+      trusted.add(pinned); // trusted like --trust: removing it from the stored trust cuts it too
       return this;
     }
 
