@@ -61,7 +61,19 @@ public final class Demo {
     this.out = out;
   }
 
+  /**
+   * No argument: the demo. {@code scaling-up [ARGS]}: {@link ScalingUpExample} alone, with its
+   * arguments.
+   */
   public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("scaling-up")) {
+      ScalingUpExample.main(java.util.Arrays.copyOfRange(args, 1, args.length));
+      return;
+    }
+    if (args.length > 0) {
+      System.err.println("usage: demo [scaling-up [STEPS [MB_PER_STEP [AGENTS,...]]]]");
+      System.exit(2);
+    }
     System.exit(new Demo(System.out).run() ? 0 : 1);
   }
 
