@@ -62,6 +62,11 @@ final class StepWaiters {
     }
   }
 
+  /** The resolver's clock, which waiters' times are read from. */
+  TimeSource time() {
+    return time;
+  }
+
   int sizeLocked() {
     return queue.size();
   }

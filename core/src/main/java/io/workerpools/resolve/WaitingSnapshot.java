@@ -37,8 +37,8 @@ final class WaitingSnapshot {
     }
   }
 
-  static WaitingSteps take(
-      ResolverView view, StepWaiters waiters, TimeSource time, WaitingSteps.Query query) {
+  static WaitingSteps take(ResolverView view, StepWaiters waiters, WaitingSteps.Query query) {
+    TimeSource time = waiters.time();
     Instant takenAt = time.now();
     long nowNanos = time.nanoTime();
     PoolId only = query.pool().orElse(null);

@@ -66,7 +66,6 @@ public final class WorkerResolver implements AutoCloseable {
   private final String nodeId;
   private final String component;
   private final Duration leaseTtl;
-  private final TimeSource time;
   private final ScheduledExecutorService scheduler;
   private final boolean ownsScheduler;
   private final AutoCloseable subscription;
@@ -101,7 +100,6 @@ public final class WorkerResolver implements AutoCloseable {
       this.ownsScheduler = false;
     }
     this.claims = new ClaimLoop(store, b.time, nodeId, leaseTtl, b.strategy, view, lock);
-    this.time = b.time;
     this.waiters = new StepWaiters(claims, lock, scheduler, b.time);
     this.idle = new IdleWatchers(scheduler);
     this.keeper = new LeaseKeeper(store, b.time, nodeId, leaseTtl);
@@ -300,28 +298,22 @@ public final class WorkerResolver implements AutoCloseable {
     }
   }
 
-  /**
-   * "Why is my step waiting?": every step waiting for a worker now, its place in the queue, the
-   * pool it waits for and how that pool was chosen, each worker passed over and why (the reasons of
-   * {@link Rules#passOver}), how long it has waited, and what would unblock it. Up to {@value
-   * WaitingSteps.Query#DEFAULT_MAX_STEPS} steps listed; see {@link
-   * #waitingSteps(WaitingSteps.Query)}.
-   */
+  /** {@link #waitingSteps(WaitingSteps.Query)} with {@link WaitingSteps.Query#DEFAULT}. */
   public WaitingSteps waitingSteps() {
     return waitingSteps(WaitingSteps.Query.DEFAULT);
   }
 
   /**
-   * A snapshot of the waiting steps, as the query bounds it. Taken under the resolver's lock, so it
-   * is consistent; cheap enough to call every second with 10,000 waiting steps (steps that need the
-   * same pool and syntax share one explanation, computed once per call): one walk of the queue and
-   * one walk of each pool waited for. Safe from any thread; do not call it from a store listener.
+   * "Why is my step waiting?": each waiting step's place in the queue, its pool and how it was
+   * chosen, each worker passed over and why ({@link Rules#passOver}), how long it has waited and
+   * what would unblock it; lists bounded by the query, counts complete. Consistent (taken under the
+   * lock) and cheap: one explanation per (pool, syntax) group per call. Not from a store listener.
    */
   public WaitingSteps waitingSteps(WaitingSteps.Query query) {
     Objects.requireNonNull(query, "query");
     lock.lock();
     try {
-      return WaitingSnapshot.take(view, waiters, time, query);
+      return WaitingSnapshot.take(view, waiters, query);
     } finally {
       lock.unlock();
     }
