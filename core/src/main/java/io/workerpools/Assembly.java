@@ -86,7 +86,10 @@ final class Assembly {
               .build();
       made.add(resolver);
       HealthMonitor.Builder hb =
-          HealthMonitor.builder(s, registry).timeSource(b.time).maxInFlight(b.healthMaxInFlight);
+          HealthMonitor.builder(s, registry)
+              .timeSource(b.time)
+              .maxInFlight(b.healthMaxInFlight)
+              .probeContainerEngines(b.probeContainerEngines);
       if (b.healthPolicies != null) {
         hb.policies(b.healthPolicies);
       }
@@ -168,6 +171,13 @@ final class Assembly {
     public void onQueued(Step step) {
       for (DispatchListener l : all) {
         safely(() -> l.onQueued(step));
+      }
+    }
+
+    @Override
+    public void onLeased(Step step, WorkerLease lease, Duration waited) {
+      for (DispatchListener l : all) {
+        safely(() -> l.onLeased(step, lease, waited));
       }
     }
 

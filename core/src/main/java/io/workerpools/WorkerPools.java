@@ -26,6 +26,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,8 +60,11 @@ public final class WorkerPools implements AutoCloseable {
 
   private static final long MAX_WAIT_MILLIS = 100;
 
-  /** The default of {@link Builder#nodeId}. */
-  public static final String DEFAULT_NODE_ID = "workerpools";
+  /**
+   * How the default {@link Builder#nodeId} starts: {@code node-} and 12 random hex digits, so that
+   * every node sharing a store has its own id unless the host sets one.
+   */
+  public static final String DEFAULT_NODE_ID_PREFIX = "node-";
 
   private final InfrastructureStore store;
   private final LocalProcessTransport local;
@@ -276,9 +280,11 @@ public final class WorkerPools implements AutoCloseable {
     final Set<WorkerTransport> shared = Collections.newSetFromMap(new IdentityHashMap<>());
     HealthPolicyResolver healthPolicies;
     int healthMaxInFlight = HealthMonitor.DEFAULT_MAX_IN_FLIGHT;
+    boolean probeContainerEngines;
     final List<HealthListener> healthListeners = new ArrayList<>();
     final List<DispatchListener> dispatchListeners = new ArrayList<>();
-    String nodeId = DEFAULT_NODE_ID;
+    String nodeId =
+        DEFAULT_NODE_ID_PREFIX + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     Duration leaseTtl = WorkerResolver.DEFAULT_LEASE_TTL;
     TimeSource time = TimeSource.system();
     StepLogSink logSink = StepLogSink.discard();
@@ -396,6 +402,16 @@ public final class WorkerPools implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Whether health checks also probe each worker's container engine, so that steps whose script
+     * names a {@link io.workerpools.container.ContainerSpec} can go to workers that have one (see
+     * {@link HealthMonitor.Builder#probeContainerEngines}). Default: off.
+     */
+    public Builder probeContainerEngines(boolean probe) {
+      this.probeContainerEngines = probe;
+      return this;
+    }
+
     /** Hears health status changes and checks (see {@link HealthListener} for its thread). */
     public Builder healthListener(HealthListener listener) {
       healthListeners.add(require(listener, "healthListener"));
@@ -409,8 +425,10 @@ public final class WorkerPools implements AutoCloseable {
     }
 
     /**
-     * This host node's id, carried by its leases: unique per node sharing a store. Letters, digits,
-     * {@code .}, {@code _}, {@code -}; default {@value WorkerPools#DEFAULT_NODE_ID}.
+     * This host node's id, carried by its leases: unique per live node sharing a store (a second
+     * live node with the same id is refused with {@link
+     * io.workerpools.store.NodeIdInUseException}). Letters, digits, {@code .}, {@code _}, {@code
+     * -}; default {@value WorkerPools#DEFAULT_NODE_ID_PREFIX} and 12 random hex digits.
      */
     public Builder nodeId(String nodeId) {
       if (nodeId == null || !nodeId.matches("[A-Za-z0-9._-]{1,100}")) {

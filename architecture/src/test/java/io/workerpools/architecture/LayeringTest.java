@@ -58,21 +58,23 @@ class LayeringTest {
     "transport-ssh",
     "transport-tentacle",
     "store-jdbc",
+    "workerpools-micrometer",
     "examples",
     "benchmarks"
   };
 
   /** Packages of each module (by package: a module's classes share its prefix). */
   private static final Map<String, String> MODULE_OF_PACKAGE_PREFIX =
-      Map.of(
-          "io.workerpools.ssh", "transport-ssh",
-          "io.workerpools.tentacle", "transport-tentacle",
-          "io.workerpools.jdbc", "store-jdbc",
-          "io.workerpools.testing", "workerpools-test",
-          "io.workerpools.examples", "examples",
-          "io.workerpools.benchmarks", "benchmarks",
-          "io.workerpools.reliability", "reliability",
-          "io.workerpools.architecture", "architecture");
+      Map.ofEntries(
+          Map.entry("io.workerpools.ssh", "transport-ssh"),
+          Map.entry("io.workerpools.tentacle", "transport-tentacle"),
+          Map.entry("io.workerpools.jdbc", "store-jdbc"),
+          Map.entry("io.workerpools.testing", "workerpools-test"),
+          Map.entry("io.workerpools.examples", "examples"),
+          Map.entry("io.workerpools.benchmarks", "benchmarks"),
+          Map.entry("io.workerpools.reliability", "reliability"),
+          Map.entry("io.workerpools.micrometer", "workerpools-micrometer"),
+          Map.entry("io.workerpools.architecture", "architecture"));
 
   static Path root;
   static JavaClasses library;

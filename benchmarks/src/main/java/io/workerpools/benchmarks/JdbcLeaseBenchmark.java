@@ -228,8 +228,9 @@ public class JdbcLeaseBenchmark {
             + " taken AS (UPDATE wp_bench_slots b SET lease_id = ? FROM slot"
             + " WHERE b.worker_id = slot.worker_id AND b.slot = slot.slot RETURNING b.worker_id)"
             + " INSERT INTO wp_leases (lease_id, worker_id, pool_id, holder, step_id,"
-            + " acquired_s, acquired_n, expires_s, expires_n)"
-            + " SELECT ?, taken.worker_id, ?, ?, 's', ?, 0, ?, 0 FROM taken";
+            + " acquired_at, expires_at)"
+            + " SELECT ?, taken.worker_id, ?, ?, 's', clock_timestamp(),"
+            + " clock_timestamp() + interval '1 hour' FROM taken";
     static final String RELEASE =
         "WITH gone AS (DELETE FROM wp_leases WHERE lease_id = ? RETURNING lease_id)"
             + " UPDATE wp_bench_slots b SET lease_id = NULL FROM gone WHERE b.lease_id = gone.lease_id";
@@ -248,8 +249,6 @@ public class JdbcLeaseBenchmark {
           ps.setString(3, id);
           ps.setString(4, POOL.value());
           ps.setString(5, holder);
-          ps.setLong(6, NOW.getEpochSecond());
-          ps.setLong(7, LATER.getEpochSecond());
           got = ps.executeUpdate();
         }
         if (got == 1) {

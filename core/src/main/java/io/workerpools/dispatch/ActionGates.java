@@ -72,6 +72,19 @@ final class ActionGates<T> {
     }
   }
 
+  /**
+   * How many invocations wait for a turn, over all actions (cancelled ones not yet dropped too).
+   */
+  int queued() {
+    synchronized (lock) {
+      int n = 0;
+      for (Gate<T> g : gates.values()) {
+        n += g.queue.size();
+      }
+      return n;
+    }
+  }
+
   /** How many invocations of the action are in now. */
   int inFlight(String action) {
     synchronized (lock) {

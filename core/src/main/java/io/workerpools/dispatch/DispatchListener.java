@@ -17,6 +17,15 @@ public interface DispatchListener {
   /** The step waits for its action's max parallelism to let it in. */
   default void onQueued(Step step) {}
 
+  /**
+   * The step holds a lease, {@code waited} after it was dispatched (its wait for its action's max
+   * parallelism and for a free eligible worker included; measured on the dispatcher's clock).
+   * Called once per leased step, before {@link #onStarted}; a step cancelled or left without a
+   * transport after leasing gets this call and then {@link #onFinished}, without {@link
+   * #onStarted}.
+   */
+  default void onLeased(Step step, WorkerLease lease, java.time.Duration waited) {}
+
   /** The step has a worker and its script is about to start there. */
   default void onStarted(Step step, WorkerLease lease) {}
 

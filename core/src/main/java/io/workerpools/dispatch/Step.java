@@ -13,7 +13,8 @@ import java.util.OptionalInt;
  * #builder(String, ScriptRequest)}.
  *
  * @param stepId the host's id of this step (shown in leases and log lines)
- * @param requirements what the step needs from a worker; its syntax is the script's
+ * @param requirements what the step needs from a worker; its syntax is the script's, and it needs a
+ *     container engine when the script names a container
  * @param script the script, as data
  * @param actionId the action this step is an invocation of; steps sharing an action id share its
  *     max parallelism
@@ -39,6 +40,9 @@ public record Step(
         requirements == null
             ? StepRequirements.builder().syntax(script.syntax()).build()
             : requirements;
+    if (script.container().isPresent() && !requirements.container()) {
+      requirements = requirements.withContainer(true);
+    }
     if (requirements.syntax() != script.syntax()) {
       throw new ConfigurationException(
           "step " + stepId + ".requirements.syntax",

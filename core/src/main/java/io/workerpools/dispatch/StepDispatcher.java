@@ -1,5 +1,6 @@
 package io.workerpools.dispatch;
 
+import io.workerpools.container.ContainerSteps;
 import io.workerpools.lease.WorkerLease;
 import io.workerpools.local.LocalProcessTransport;
 import io.workerpools.model.Endpoint;
@@ -58,7 +59,7 @@ public final class StepDispatcher implements AutoCloseable {
   private final WorkerResolver resolver;
   private final TransportRegistry transports;
   private final List<WorkerTransport> owned;
-  private final DispatchListener listener;
+  private final ListenerList listener;
   private final Executor executor;
   private final ExecutorService ownedExecutor;
   private final TimeSource time;
@@ -68,7 +69,7 @@ public final class StepDispatcher implements AutoCloseable {
 
   private StepDispatcher(Builder b) {
     this.resolver = b.resolver;
-    this.listener = b.listener;
+    this.listener = new ListenerList(b.listener);
     this.time = b.time;
     TransportRegistry ts = b.registry.orElse(TransportRegistry.empty());
     if (!b.transports.isEmpty()) {
@@ -139,7 +140,7 @@ public final class StepDispatcher implements AutoCloseable {
               step.actionId().get(),
               step.maxParallelism().getAsInt(),
               run,
-              () -> safely(() -> listener.onQueued(step)));
+              () -> listener.onQueued(step));
       run.gated = admitted;
     }
     if (admitted) {
@@ -156,6 +157,16 @@ public final class StepDispatcher implements AutoCloseable {
   /** How many invocations of an action are in flight (leasing or running) now. */
   public int inFlight(String actionId) {
     return gates.inFlight(actionId);
+  }
+
+  /** How many steps wait for their action's max parallelism to let them in. */
+  public int queued() {
+    return gates.queued();
+  }
+
+  /** Adds a listener after the builder's (same thread rules); closing the handle removes it. */
+  public AutoCloseable addListener(DispatchListener listener) {
+    return this.listener.add(listener);
   }
 
   /** How many steps have been dispatched and not yet ended. */
@@ -221,6 +232,7 @@ public final class StepDispatcher implements AutoCloseable {
   private void leased(Run run, WorkerLease lease) {
     run.lease = lease;
     Step step = run.step;
+    listener.onLeased(step, lease, run.elapsed());
     Worker worker = lease.worker();
     if (run.cancelled) {
       run.finish(run.ending(StepResult.Status.CANCELLED, "cancelled before it started"));
@@ -231,7 +243,7 @@ public final class StepDispatcher implements AutoCloseable {
       run.finish(run.ending(StepResult.Status.COULD_NOT_START, Outcomes.noTransport(worker)));
       return;
     }
-    safely(() -> listener.onStarted(step, lease));
+    listener.onStarted(step, lease);
     StepLogSink host = run.sink;
     LogSink sink =
         line -> {
@@ -245,7 +257,7 @@ public final class StepDispatcher implements AutoCloseable {
         new LogLine(time.now(), LogLine.Source.DEBUG, Outcomes.runningOn(worker, lease.pool())));
     ScriptExecution exec;
     try {
-      exec = transport.start(worker, step.script(), sink);
+      exec = ContainerSteps.start(transport, worker, step.script(), sink);
     } catch (RuntimeException e) {
       run.finish(run.ending(StepResult.Status.COULD_NOT_START, Outcomes.refused(worker, e)));
       return;
@@ -275,7 +287,7 @@ public final class StepDispatcher implements AutoCloseable {
     WorkerLease lease = run.lease;
     StepResult result = Outcomes.ofScript(run.step.stepId(), lease, r, run.elapsed());
     if (result.status() == StepResult.Status.WORKER_LOST) {
-      safely(() -> listener.onWorkerLost(run.step, lease.worker(), result));
+      listener.onWorkerLost(run.step, lease.worker(), result);
     }
     run.finish(result);
   }
@@ -316,14 +328,6 @@ public final class StepDispatcher implements AutoCloseable {
       executor.execute(r);
     } catch (RejectedExecutionException e) {
       r.run();
-    }
-  }
-
-  private static void safely(Runnable r) {
-    try {
-      r.run();
-    } catch (RuntimeException e) {
-      LOG.warn("dispatch listener threw; ignored", e);
     }
   }
 
@@ -416,7 +420,7 @@ public final class StepDispatcher implements AutoCloseable {
         }
       }
       Run next = ended(this);
-      safely(() -> listener.onFinished(step, r));
+      listener.onFinished(step, r);
       result.complete(r);
       if (next != null) {
         runLater(() -> begin(next));

@@ -1,11 +1,13 @@
 package io.workerpools.health;
 
 import io.workerpools.WorkerPoolsException;
+import io.workerpools.container.ContainerSteps;
 import io.workerpools.health.internal.Transitions;
 import io.workerpools.model.HealthReport;
 import io.workerpools.model.HealthStatus;
 import io.workerpools.model.Worker;
 import io.workerpools.time.TimeSource;
+import io.workerpools.transport.HealthCheckRequest;
 import io.workerpools.transport.TransportRegistry;
 import io.workerpools.transport.WorkerTransport;
 import java.time.Duration;
@@ -34,6 +36,7 @@ final class CheckRunner {
   private final Roster roster;
   private final DueQueue queue;
   private final TransportRegistry transports;
+  private final boolean probeContainerEngines;
   private final SafePolicies policies;
   private final HealthScheduler scheduler;
   private final TimeSource time;
@@ -59,7 +62,9 @@ final class CheckRunner {
       TimeSource time,
       RandomGenerator random,
       OrderedRecorder recorder,
-      int maxInFlight) {
+      int maxInFlight,
+      boolean probeContainerEngines) {
+    this.probeContainerEngines = probeContainerEngines;
     this.roster = roster;
     this.queue = queue;
     this.transports = transports;
@@ -188,7 +193,11 @@ final class CheckRunner {
     }
     CompletionStage<HealthReport> stage;
     try {
-      stage = t.checkHealth(w, policy.request("health-" + w.id() + "-" + a.seq));
+      HealthCheckRequest request = policy.request("health-" + w.id() + "-" + a.seq);
+      stage =
+          probeContainerEngines
+              ? ContainerSteps.checkHealth(t, w, request)
+              : t.checkHealth(w, request);
     } catch (RuntimeException e) {
       finish(a, null, "the transport refused the check: " + e, false);
       return;

@@ -127,7 +127,8 @@ public final class HealthMonitor implements AutoCloseable {
             time,
             random,
             recorder,
-            b.maxInFlight);
+            b.maxInFlight,
+            b.probeContainerEngines);
   }
 
   /**
@@ -405,6 +406,7 @@ public final class HealthMonitor implements AutoCloseable {
     private HealthScheduler scheduler;
     private int maxInFlight = DEFAULT_MAX_IN_FLIGHT;
     private RandomGenerator random;
+    private boolean probeContainerEngines;
 
     private Builder(InfrastructureStore store, List<? extends WorkerTransport> transports) {
       this.store = Objects.requireNonNull(store, "store");
@@ -457,6 +459,18 @@ public final class HealthMonitor implements AutoCloseable {
     /** The source of jitter (tests pass a seeded one). Used under the monitor's lock only. */
     public Builder random(RandomGenerator random) {
       this.random = Objects.requireNonNull(random, "random");
+      return this;
+    }
+
+    /**
+     * Whether each check of a worker that answers also probes its container engine (one more short
+     * script through its transport), so that its report's details say whether it can run execution
+     * containers ({@link io.workerpools.container.ContainerEngine}) and its orphaned containers are
+     * removed. Off by default; without it no worker takes a container step (the built-in worker
+     * still does).
+     */
+    public Builder probeContainerEngines(boolean probe) {
+      this.probeContainerEngines = probe;
       return this;
     }
 

@@ -180,6 +180,14 @@ public final class LocalProcessTransport implements WorkerTransport {
     Objects.requireNonNull(worker, "worker");
     Objects.requireNonNull(request, "request");
     Objects.requireNonNull(sink, "sink");
+    if (request.container().isPresent()) {
+      // Never run a container step on the host by mistake: it must come wrapped.
+      throw new ConfigurationException(
+          "container",
+          "request "
+              + request.executionId()
+              + " names a container; start it with ContainerSteps.start (the dispatcher does)");
+    }
     if (!supports(worker.endpoint())) {
       throw new TransportException(
           worker.id(),

@@ -17,13 +17,17 @@ import java.util.OptionalInt;
  *     while it stays eligible
  * @param affinityLeaseCap with an affinity key: the most leases the affine worker may hold before
  *     the key is moved to a less loaded worker (Octopus' {@code WorkerLeaseCap})
+ * @param container whether the step runs in an execution container, so that only a worker whose
+ *     health details report a reachable container engine may take it (set by {@code Step} when its
+ *     script names a container)
  */
 public record StepRequirements(
     Optional<PoolId> pool,
     Optional<PoolId> targetDefaultPool,
     ScriptSyntax syntax,
     Optional<String> affinityKey,
-    OptionalInt affinityLeaseCap) {
+    OptionalInt affinityLeaseCap,
+    boolean container) {
 
   public StepRequirements {
     pool = pool == null ? Optional.empty() : pool;
@@ -51,6 +55,12 @@ public record StepRequirements(
     return new Builder();
   }
 
+  /** A copy that needs (or does not need) a container engine. */
+  public StepRequirements withContainer(boolean needsContainer) {
+    return new StepRequirements(
+        pool, targetDefaultPool, syntax, affinityKey, affinityLeaseCap, needsContainer);
+  }
+
   /** Builds {@link StepRequirements}. Defaults: no pool (the default pool), bash, no affinity. */
   public static final class Builder {
     private PoolId pool;
@@ -58,6 +68,7 @@ public record StepRequirements(
     private ScriptSyntax syntax = ScriptSyntax.BASH;
     private String affinityKey;
     private OptionalInt affinityLeaseCap = OptionalInt.empty();
+    private boolean container;
 
     private Builder() {}
 
@@ -91,13 +102,20 @@ public record StepRequirements(
       return this;
     }
 
+    /** The step runs in an execution container: only workers with a container engine take it. */
+    public Builder container(boolean needsContainer) {
+      this.container = needsContainer;
+      return this;
+    }
+
     public StepRequirements build() {
       return new StepRequirements(
           Optional.ofNullable(pool),
           Optional.ofNullable(targetDefaultPool),
           syntax,
           Optional.ofNullable(affinityKey),
-          affinityLeaseCap);
+          affinityLeaseCap,
+          container);
     }
   }
 }

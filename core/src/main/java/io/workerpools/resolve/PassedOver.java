@@ -19,7 +19,12 @@ public record PassedOver(WorkerId worker, String workerName, Reason reason, Stri
     UNHEALTHY,
     WRONG_SYNTAX,
     AT_CAP,
-    DRAINING;
+    DRAINING,
+    /**
+     * The step runs in an execution container and the worker's health details report no reachable
+     * container engine.
+     */
+    NO_CONTAINER_ENGINE;
 
     /** Whether waiting can end this reason by itself (a lease ends, a health check passes). */
     public boolean mayClearByWaiting() {

@@ -324,6 +324,14 @@ final class ResolverView {
     if (index.size() == 0) {
       return null;
     }
+    if (req.container()) {
+      // Container steps are rarer: the index does not track engines, so scan the pool's members.
+      Worker w = containerWorker(pi, req, strategy, index);
+      if (w != null && req.affinityKey().isPresent() && remember) {
+        affinity.put(req.affinityKey().get(), w.id());
+      }
+      return w;
+    }
     String key = req.affinityKey().orElse(null);
     if (key != null) {
       WorkerId affine = affinity.get(key);
@@ -362,11 +370,24 @@ final class ResolverView {
     return false;
   }
 
+  /** The worker for a container step (null if none may take it): a scan of the pool. */
+  private Worker containerWorker(
+      PoolIndex pi, StepRequirements req, SelectionStrategy strategy, SelectionIndex index) {
+    boolean any = false;
+    for (WorkerState s : pi.members.values()) {
+      if (s.eligibleFor(req)) {
+        any = true;
+        break;
+      }
+    }
+    return any ? custom(pi, req, strategy, index) : null;
+  }
+
   private Worker custom(
       PoolIndex pi, StepRequirements req, SelectionStrategy strategy, SelectionIndex index) {
     List<SelectionStrategy.Candidate> eligible = new ArrayList<>();
     for (WorkerState s : pi.members.values()) {
-      if (s.eligibleFor(req.syntax())) {
+      if (s.eligibleFor(req)) {
         eligible.add(new SelectionStrategy.Candidate(s.config, s.leases, s.turn));
       }
     }

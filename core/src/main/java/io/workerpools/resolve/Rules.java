@@ -1,5 +1,6 @@
 package io.workerpools.resolve;
 
+import io.workerpools.container.ContainerEngine;
 import io.workerpools.model.HealthReport;
 import io.workerpools.model.HealthStatus;
 import io.workerpools.model.PoolId;
@@ -23,7 +24,8 @@ import io.workerpools.model.Worker;
  *       passed over for none of these reasons, checked in this order (the first that applies is the
  *       reason given, like Jenkins' {@code Node.canTake} returning a {@code CauseOfBlockage}):
  *       disabled, draining, cannot run the step's syntax, not {@code HEALTHY}/{@code HAS_WARNINGS},
- *       at its concurrency cap.
+ *       no container engine (for a step that runs in an execution container), at its concurrency
+ *       cap.
  * </ol>
  *
  * Which eligible worker is chosen is the {@link SelectionStrategy}'s business (by default {@link
@@ -123,6 +125,24 @@ public final class Rules {
       HealthStatus health,
       int leases,
       int cap) {
+    return passOver(enabled, draining, runsSyntax, health, true, leases, cap);
+  }
+
+  /**
+   * {@link #passOver(boolean, boolean, boolean, HealthStatus, int, int)} for a step that may run in
+   * an execution container.
+   *
+   * @param runsContainers false only when the step runs in a container and the worker's health
+   *     details report no reachable engine ({@link ContainerEngine#canRunContainers(HealthReport)})
+   */
+  public static PassedOver.Reason passOver(
+      boolean enabled,
+      boolean draining,
+      boolean runsSyntax,
+      HealthStatus health,
+      boolean runsContainers,
+      int leases,
+      int cap) {
     if (!enabled) {
       return PassedOver.Reason.DISABLED;
     }
@@ -134,6 +154,9 @@ public final class Rules {
     }
     if (health == null || !health.isEligible()) {
       return PassedOver.Reason.UNHEALTHY;
+    }
+    if (!runsContainers) {
+      return PassedOver.Reason.NO_CONTAINER_ENGINE;
     }
     if (leases >= cap) {
       return PassedOver.Reason.AT_CAP;
@@ -162,12 +185,24 @@ public final class Rules {
         == PoolVerdict.BUILT_IN_WORKER;
   }
 
+  /** Whether a worker with this health may take the step as far as containers go. */
+  public static boolean runsContainers(StepRequirements step, HealthReport health) {
+    return !step.container() || ContainerEngine.canRunContainers(health);
+  }
+
   /** {@link #passOver} with its particulars, for explanations (the slow path: it allocates). */
   public static PassedOver explain(
       Worker w, boolean draining, HealthReport health, int leases, StepRequirements step) {
     HealthStatus status = health == null ? null : health.status();
     PassedOver.Reason r =
-        passOver(w.enabled(), draining, w.canRun(step.syntax()), status, leases, w.capOrMax());
+        passOver(
+            w.enabled(),
+            draining,
+            w.canRun(step.syntax()),
+            status,
+            runsContainers(step, health),
+            leases,
+            w.capOrMax());
     if (r == null) {
       return null;
     }
@@ -183,6 +218,8 @@ public final class Rules {
                       + " since "
                       + health.checkedAt()
                       + (health.message().isEmpty() ? "" : ": " + health.message());
+          case NO_CONTAINER_ENGINE ->
+              "the step runs in a container, and " + ContainerEngine.whyNot(health);
           case AT_CAP -> leases + " of " + w.capOrMax() + " leases held";
         };
     return new PassedOver(w.id(), w.name(), r, detail);

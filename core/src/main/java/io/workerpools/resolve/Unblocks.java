@@ -19,6 +19,7 @@ final class Unblocks {
       case UNHEALTHY -> WaitingSteps.Unblock.Kind.WORKER_HEALTHY;
       case DISABLED -> WaitingSteps.Unblock.Kind.WORKER_ENABLED;
       case DRAINING -> WaitingSteps.Unblock.Kind.DRAINING_STOPPED;
+      case NO_CONTAINER_ENGINE -> WaitingSteps.Unblock.Kind.CONTAINER_ENGINE_FOUND;
       case WRONG_SYNTAX -> null;
     };
   }
@@ -27,7 +28,7 @@ final class Unblocks {
    * @param counts members passed over, indexed by {@link PassedOver.Reason#ordinal()}
    */
   static List<WaitingSteps.Unblock> of(
-      PoolId pool, ScriptSyntax syntax, Resolution.Kind blocked, int[] counts) {
+      PoolId pool, ScriptSyntax syntax, boolean container, Resolution.Kind blocked, int[] counts) {
     List<WaitingSteps.Unblock> out = new ArrayList<>(4);
     String in = " of pool '" + pool + "'";
     switch (blocked) {
@@ -44,9 +45,9 @@ final class Unblocks {
             out.add(new WaitingSteps.Unblock(k, pool, n, describe(k, n, in)));
           }
         }
-        out.add(added(pool, syntax));
+        out.add(added(pool, syntax, container));
       }
-      case EMPTY_POOL -> out.add(added(pool, syntax));
+      case EMPTY_POOL -> out.add(added(pool, syntax, container));
       case BUILT_IN_WORKER_DISABLED -> {
         out.add(
             new WaitingSteps.Unblock(
@@ -54,7 +55,7 @@ final class Unblocks {
                 pool,
                 0,
                 "the built-in worker is enabled (the default pool '" + pool + "' is empty)"));
-        out.add(added(pool, syntax));
+        out.add(added(pool, syntax, container));
       }
       case UNKNOWN_POOL ->
           out.add(
@@ -67,12 +68,17 @@ final class Unblocks {
     return out;
   }
 
-  private static WaitingSteps.Unblock added(PoolId pool, ScriptSyntax syntax) {
+  private static WaitingSteps.Unblock added(PoolId pool, ScriptSyntax syntax, boolean container) {
     return new WaitingSteps.Unblock(
         WaitingSteps.Unblock.Kind.WORKER_ADDED,
         pool,
         0,
-        "a healthy worker that runs " + syntax + " is added to pool '" + pool + "'");
+        "a healthy worker that runs "
+            + syntax
+            + (container ? " with a reachable container engine" : "")
+            + " is added to pool '"
+            + pool
+            + "'");
   }
 
   private static String describe(WaitingSteps.Unblock.Kind k, int n, String in) {
@@ -82,6 +88,8 @@ final class Unblocks {
       case WORKER_HEALTHY -> which + " not healthy" + in + " passes a health check";
       case WORKER_ENABLED -> which + " disabled" + in + " is enabled";
       case DRAINING_STOPPED -> which + " draining" + in + " stops draining";
+      case CONTAINER_ENGINE_FOUND ->
+          which + " without a container engine" + in + " reports a reachable one";
       default -> k.name();
     };
   }

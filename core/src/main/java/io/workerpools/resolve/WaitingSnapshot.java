@@ -15,8 +15,8 @@ import java.util.Optional;
 
 /**
  * Takes a {@link WaitingSteps} snapshot: one walk of the wait queue that sorts waiters into groups
- * by (pool, syntax), then one walk of each group's pool, applying {@link Rules} to each member
- * once. Called with the resolver's lock held.
+ * by (pool, syntax, container or not), then one walk of each group's pool, applying {@link Rules}
+ * to each member once. Called with the resolver's lock held.
  */
 final class WaitingSnapshot {
   private static final PassedOver.Reason[] REASONS = PassedOver.Reason.values();
@@ -28,12 +28,14 @@ final class WaitingSnapshot {
   private static final class Acc {
     final PoolId pool;
     final ScriptSyntax syntax;
+    final boolean container;
     int waiting;
     WaitingSteps.Group group;
 
-    Acc(PoolId pool, ScriptSyntax syntax) {
+    Acc(PoolId pool, ScriptSyntax syntax, boolean container) {
       this.pool = pool;
       this.syntax = syntax;
+      this.container = container;
     }
   }
 
@@ -61,11 +63,14 @@ final class WaitingSnapshot {
             return;
           }
           matched[0]++;
-          Acc[] bySyntax = byPool.computeIfAbsent(pool, p -> new Acc[SYNTAXES.length]);
-          int s = w.requirements.syntax().ordinal();
+          // A group per (pool, syntax, container or not).
+          Acc[] bySyntax = byPool.computeIfAbsent(pool, p -> new Acc[SYNTAXES.length * 2]);
+          int syntax = w.requirements.syntax().ordinal();
+          boolean container = w.requirements.container();
+          int s = syntax * 2 + (container ? 1 : 0);
           Acc acc = bySyntax[s];
           if (acc == null) {
-            acc = new Acc(pool, SYNTAXES[s]);
+            acc = new Acc(pool, SYNTAXES[syntax], container);
             bySyntax[s] = acc;
             groups.add(acc);
           }
@@ -112,7 +117,8 @@ final class WaitingSnapshot {
     List<PassedOver> passed = new ArrayList<>(0);
     int eligible = 0;
     if (verdict == Rules.PoolVerdict.CHOOSE_A_WORKER) {
-      StepRequirements req = null;
+      StepRequirements req =
+          StepRequirements.builder().pool(pool).syntax(acc.syntax).container(acc.container).build();
       for (WorkerState s : pi.members.values()) {
         PassedOver.Reason r =
             Rules.passOver(
@@ -120,6 +126,7 @@ final class WaitingSnapshot {
                 s.draining,
                 s.config.canRun(acc.syntax),
                 s.health == null ? null : s.health.status(),
+                Rules.runsContainers(req, s.health),
                 s.leases,
                 s.config.capOrMax());
         if (r == null) {
@@ -128,9 +135,6 @@ final class WaitingSnapshot {
         }
         counts[r.ordinal()]++;
         if (passed.size() < maxPassedOver) {
-          if (req == null) {
-            req = StepRequirements.builder().pool(pool).syntax(acc.syntax).build();
-          }
           passed.add(Rules.explain(s.config, s.draining, s.health, s.leases, req));
         }
       }
@@ -151,6 +155,7 @@ final class WaitingSnapshot {
     return new WaitingSteps.Group(
         pool,
         acc.syntax,
+        acc.container,
         isDefault,
         acc.waiting,
         blocked,
@@ -158,6 +163,8 @@ final class WaitingSnapshot {
         eligible,
         byReason,
         passed,
-        blocked.isEmpty() ? List.of() : Unblocks.of(pool, acc.syntax, blocked.get(), counts));
+        blocked.isEmpty()
+            ? List.of()
+            : Unblocks.of(pool, acc.syntax, acc.container, blocked.get(), counts));
   }
 }

@@ -78,10 +78,13 @@ public record WaitingSteps(
   }
 
   /**
-   * The steps waiting for the same pool and script syntax, and why that pool cannot take them now.
+   * The steps waiting for the same pool and script syntax (in a container or not), and why that
+   * pool cannot take them now.
    *
    * @param pool the pool they resolved to
    * @param syntax the script syntax they need
+   * @param container whether they run in an execution container (only workers with a reachable
+   *     container engine take them)
    * @param defaultPool whether {@code pool} is the default pool
    * @param waiting how many matched steps are in this group
    * @param blocked the kind of blockage; empty when the group is servable now (a worker is
@@ -98,6 +101,7 @@ public record WaitingSteps(
   public record Group(
       PoolId pool,
       ScriptSyntax syntax,
+      boolean container,
       boolean defaultPool,
       int waiting,
       Optional<Resolution.Kind> blocked,
@@ -152,6 +156,8 @@ public record WaitingSteps(
       WORKER_ENABLED,
       /** A draining worker stops draining. */
       DRAINING_STOPPED,
+      /** A worker's health check finds a reachable container engine (for container steps). */
+      CONTAINER_ENGINE_FOUND,
       /** A worker that runs the syntax is added to the pool. */
       WORKER_ADDED,
       /** The built-in worker is switched on (rule 1: the default pool is empty). */

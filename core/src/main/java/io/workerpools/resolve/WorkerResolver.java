@@ -86,6 +86,8 @@ public final class WorkerResolver implements AutoCloseable {
     this.nodeId = b.nodeId;
     this.component = "WorkerResolver " + nodeId;
     this.leaseTtl = b.leaseTtl;
+    this.keeper = new LeaseKeeper(store, b.time, nodeId, leaseTtl);
+    keeper.join();
     if (b.scheduler == null) {
       this.scheduler =
           Executors.newSingleThreadScheduledExecutor(
@@ -102,7 +104,6 @@ public final class WorkerResolver implements AutoCloseable {
     this.claims = new ClaimLoop(store, b.time, nodeId, leaseTtl, b.strategy, view, lock);
     this.waiters = new StepWaiters(claims, lock, scheduler, b.time);
     this.idle = new IdleWatchers(scheduler);
-    this.keeper = new LeaseKeeper(store, b.time, nodeId, leaseTtl);
     lock.lock();
     try {
       this.subscription = store.subscribe(lock::offer);
@@ -425,6 +426,11 @@ public final class WorkerResolver implements AutoCloseable {
       lock.unlock();
     }
     IdleWatchers.fail(watchers, component);
+    // With leases still held the id stays registered until it expires, so that no new instance
+    // with this id renews them.
+    if (heldLeases().isEmpty()) {
+      keeper.leave();
+    }
     if (ownsScheduler) {
       scheduler.shutdownNow();
     }
@@ -452,7 +458,11 @@ public final class WorkerResolver implements AutoCloseable {
       return this;
     }
 
-    /** The holder id this node's leases carry: unique per host node sharing a store. */
+    /**
+     * The holder id this node's leases carry: unique per live host node sharing a store (a second
+     * live node with the same id is refused with {@link
+     * io.workerpools.store.NodeIdInUseException}). Random by default.
+     */
     public Builder nodeId(String nodeId) {
       if (nodeId == null || nodeId.isBlank()) {
         throw new ConfigurationException("nodeId", "must not be empty");

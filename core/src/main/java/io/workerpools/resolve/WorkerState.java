@@ -2,7 +2,7 @@ package io.workerpools.resolve;
 
 import io.workerpools.model.HealthReport;
 import io.workerpools.model.HealthStatus;
-import io.workerpools.model.ScriptSyntax;
+import io.workerpools.model.StepRequirements;
 import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 
@@ -53,9 +53,17 @@ final class WorkerState {
     return Rules.passOver(enabled, draining, true, status, leases, cap) == null;
   }
 
-  /** Rule 2 for one syntax. */
-  boolean eligibleFor(ScriptSyntax syntax) {
+  /** Rule 2 for one step (its syntax, and a container engine if it runs in a container). */
+  boolean eligibleFor(StepRequirements step) {
     return config != null
-        && Rules.passOver(enabled, draining, config.canRun(syntax), status, leases, cap) == null;
+        && Rules.passOver(
+                enabled,
+                draining,
+                config.canRun(step.syntax()),
+                status,
+                Rules.runsContainers(step, health),
+                leases,
+                cap)
+            == null;
   }
 }

@@ -8,6 +8,7 @@ import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import io.workerpools.model.WorkerPool;
 import io.workerpools.resolve.Rules;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -35,6 +36,10 @@ public final class InMemoryInfrastructureStore implements InfrastructureStore {
   private final Set<WorkerId> draining = new HashSet<>();
   private final Map<String, LeaseRecord> leases = new LinkedHashMap<>();
   private final Map<WorkerId, Integer> leaseCounts = new HashMap<>();
+  // node id -> the live instance holding it and until when
+  private final Map<String, NodeRow> nodes = new HashMap<>();
+
+  private record NodeRow(String instance, Instant expiresAt) {}
 
   /** A store with one empty default pool and the built-in worker enabled. */
   public InMemoryInfrastructureStore() {
@@ -239,12 +244,14 @@ public final class InMemoryInfrastructureStore implements InfrastructureStore {
   }
 
   @Override
-  public int renewLeases(String holder, Instant expiresAt) {
+  public int renewLeases(String holder, Instant now, Duration ttl) {
+    Instant expiresAt = now.plus(ttl);
     synchronized (lock) {
       int n = 0;
       for (Map.Entry<String, LeaseRecord> e : leases.entrySet()) {
-        if (e.getValue().holder().equals(holder)) {
-          e.setValue(e.getValue().withExpiresAt(expiresAt));
+        LeaseRecord r = e.getValue();
+        if (r.holder().equals(holder) && !r.expiresAt().isBefore(now)) {
+          e.setValue(r.withExpiresAt(expiresAt));
           n++;
         }
       }
@@ -287,6 +294,30 @@ public final class InMemoryInfrastructureStore implements InfrastructureStore {
         end(r, true);
       }
       return expired;
+    }
+  }
+
+  @Override
+  public void heartbeatNode(String nodeId, String instance, Instant now, Duration ttl) {
+    Objects.requireNonNull(nodeId, "nodeId");
+    Objects.requireNonNull(instance, "instance");
+    synchronized (lock) {
+      NodeRow row = nodes.get(nodeId);
+      if (row != null && !row.instance().equals(instance) && !row.expiresAt().isBefore(now)) {
+        throw new NodeIdInUseException(
+            nodeId, "its heartbeat in this process' store is live until " + row.expiresAt());
+      }
+      nodes.put(nodeId, new NodeRow(instance, now.plus(ttl)));
+    }
+  }
+
+  @Override
+  public void leaveNode(String nodeId, String instance) {
+    synchronized (lock) {
+      NodeRow row = nodes.get(nodeId);
+      if (row != null && row.instance().equals(instance)) {
+        nodes.remove(nodeId);
+      }
     }
   }
 

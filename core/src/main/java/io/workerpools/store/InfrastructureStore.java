@@ -6,6 +6,7 @@ import io.workerpools.model.PoolId;
 import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import io.workerpools.model.WorkerPool;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +30,13 @@ import java.util.Set;
  *       This is the one check that must hold under concurrency; the caller has already checked
  *       health and syntax against its own view.
  *   <li>{@link #releaseLease} returns true exactly once per granted lease.
+ *   <li>Lease time: a store shared by several nodes keeps lease time by one clock of its own (the
+ *       JDBC store: the database's), so that a node whose clock is wrong can neither over-grant a
+ *       worker nor expire another node's live lease. The instants callers pass are then only used
+ *       for the durations they span; a store without a clock of its own (the in-memory one) uses
+ *       them as given.
+ *   <li>Node identity: {@link #heartbeatNode} refuses a second live instance of a node id, so that
+ *       renewing by holder renews one live node's leases only.
  *   <li>Every change is announced to listeners as a {@link StoreEvent}, after it is made.
  *   <li>Failures to reach the store's backend throw {@link StoreUnavailableException}.
  * </ul>
@@ -87,14 +95,20 @@ public interface InfrastructureStore extends AutoCloseable {
    * view has not yet seen a worker join the default pool cannot run a step on the host; {@code
    * InfrastructureStoreContract} checks it.
    *
-   * @param claim the lease as the claimant wants it held (its id made by the claimant, unique);
-   *     once granted the store keeps it as given and returns it, so a grant allocates no copy
+   * @param claim the lease as the claimant wants it held (its id made by the claimant, unique). A
+   *     store with a clock of its own stamps {@code acquiredAt} by that clock and {@code expiresAt}
+   *     one TTL ({@code claim.expiresAt - claim.acquiredAt}) later, and returns the lease as
+   *     stamped; the in-memory store keeps the claim as given and returns it
    * @throws IllegalArgumentException if a lease with the same id is already held
    */
   Optional<LeaseRecord> tryAcquireLease(LeaseRecord claim);
 
-  /** Moves every lease of {@code holder} to expire at {@code expiresAt}; returns how many. */
-  int renewLeases(String holder, Instant expiresAt);
+  /**
+   * Moves every lease of {@code holder} that has not expired yet to expire {@code ttl} after now
+   * (the store's own clock if it keeps one, else {@code now}); returns how many. A lease already
+   * past its expiry is never revived: it may be a dead instance's that carried the same node id.
+   */
+  int renewLeases(String holder, Instant now, Duration ttl);
 
   /** Ends a lease. True exactly once for each granted lease; false if it had already ended. */
   boolean releaseLease(String leaseId);
@@ -102,8 +116,25 @@ public interface InfrastructureStore extends AutoCloseable {
   /** The leases held now. */
   List<LeaseRecord> leases();
 
-  /** Ends every lease whose expiry is before {@code now}; returns them. */
+  /**
+   * Ends every lease whose expiry is before now (the store's own clock if it keeps one, else {@code
+   * now}); returns them.
+   */
   List<LeaseRecord> expireLeases(Instant now);
+
+  // ---- node identity ----
+
+  /**
+   * Registers the live instance {@code instance} of node {@code nodeId}, or re-affirms it, for
+   * {@code ttl} from now (the store's clock if it keeps one). The resolver calls it when it starts
+   * and every time it renews its leases.
+   *
+   * @throws NodeIdInUseException if another instance holds {@code nodeId} and has not yet expired
+   */
+  default void heartbeatNode(String nodeId, String instance, Instant now, Duration ttl) {}
+
+  /** Ends the registration of {@code instance} of {@code nodeId}, if it holds it (best effort). */
+  default void leaveNode(String nodeId, String instance) {}
 
   // ---- changes ----
 

@@ -34,6 +34,12 @@ public record LeaseRecord(
     Objects.requireNonNull(expiresAt, "expiresAt");
   }
 
+  /** This lease with other instants (a store with its own clock stamps the claim). */
+  public LeaseRecord withTimes(Instant acquired, Instant expires) {
+    return new LeaseRecord(leaseId, worker, pool, holder, stepId, acquired, expires);
+  }
+
+  /** This lease expiring at {@code t}. */
   public LeaseRecord withExpiresAt(Instant t) {
     return new LeaseRecord(leaseId, worker, pool, holder, stepId, acquiredAt, t);
   }

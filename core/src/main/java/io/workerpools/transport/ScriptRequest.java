@@ -1,6 +1,7 @@
 package io.workerpools.transport;
 
 import io.workerpools.ConfigurationException;
+import io.workerpools.container.ContainerSpec;
 import io.workerpools.model.ScriptSyntax;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,6 +33,8 @@ import java.util.UUID;
  * @param mutexTimeout how long to wait for the isolation mutex
  * @param keepWorkingDirectory keep the working directory after the script ends (for debugging)
  * @param runAsUser run as this OS user instead of the host's (local transport; needs privileges)
+ * @param container run inside a container of this image on the worker (see {@link
+ *     io.workerpools.container.ContainerSteps}); empty: directly on the worker
  */
 public record ScriptRequest(
     String executionId,
@@ -46,7 +49,8 @@ public record ScriptRequest(
     String mutexName,
     Duration mutexTimeout,
     boolean keepWorkingDirectory,
-    Optional<String> runAsUser) {
+    Optional<String> runAsUser,
+    Optional<ContainerSpec> container) {
 
   /** Whether a script must run alone on its worker. */
   public enum Isolation {
@@ -80,6 +84,12 @@ public record ScriptRequest(
     mutexName = mutexName == null || mutexName.isBlank() ? DEFAULT_MUTEX : mutexName;
     mutexTimeout = mutexTimeout == null ? Duration.ofMinutes(10) : mutexTimeout;
     runAsUser = runAsUser == null ? Optional.empty() : runAsUser;
+    container = container == null ? Optional.empty() : container;
+    if (container.isPresent() && runAsUser.isPresent()) {
+      throw new ConfigurationException(
+          "runAsUser",
+          "cannot be combined with a container: name the user in the container spec instead");
+    }
   }
 
   public static Builder builder(ScriptSyntax syntax, String body) {
@@ -111,13 +121,41 @@ public record ScriptRequest(
         mutexName,
         mutexTimeout,
         keepWorkingDirectory,
-        runAsUser);
+        runAsUser,
+        container);
+  }
+
+  /** A copy without a container (what {@code ContainerSteps} builds on) or with another one. */
+  public ScriptRequest withContainer(Optional<ContainerSpec> spec) {
+    return new ScriptRequest(
+        executionId,
+        syntax,
+        body,
+        arguments,
+        environment,
+        sensitiveValues,
+        files,
+        timeout,
+        isolation,
+        mutexName,
+        mutexTimeout,
+        keepWorkingDirectory,
+        runAsUser,
+        spec);
   }
 
   @Override
   public String toString() {
     // Never print values: they may be sensitive.
-    return "ScriptRequest[" + executionId + ", " + syntax + ", " + body.length() + " chars]";
+    return "ScriptRequest["
+        + executionId
+        + ", "
+        + syntax
+        + ", "
+        + body.length()
+        + " chars"
+        + container.map(c -> ", in " + c.image()).orElse("")
+        + "]";
   }
 
   /** A file placed beside the script; {@code name} is a relative path without {@code ..}. */
@@ -171,6 +209,7 @@ public record ScriptRequest(
     private Duration mutexTimeout = Duration.ofMinutes(10);
     private boolean keepWorkingDirectory;
     private String runAsUser;
+    private ContainerSpec container;
 
     private Builder(ScriptSyntax syntax, String body) {
       this.syntax = syntax;
@@ -242,6 +281,12 @@ public record ScriptRequest(
       return this;
     }
 
+    /** Runs the script inside a container of this spec's image on the worker. */
+    public Builder container(ContainerSpec spec) {
+      this.container = spec;
+      return this;
+    }
+
     public ScriptRequest build() {
       return new ScriptRequest(
           executionId,
@@ -256,7 +301,8 @@ public record ScriptRequest(
           mutexName,
           mutexTimeout,
           keepWorkingDirectory,
-          Optional.ofNullable(runAsUser));
+          Optional.ofNullable(runAsUser),
+          Optional.ofNullable(container));
     }
 
     private static void checkEnvName(String name) {

@@ -248,8 +248,8 @@ class AsyncStoreEventsTest {
     }
 
     @Override
-    public int renewLeases(String holder, Instant expiresAt) {
-      return inner.renewLeases(holder, expiresAt);
+    public int renewLeases(String holder, Instant now, java.time.Duration ttl) {
+      return inner.renewLeases(holder, now, ttl);
     }
 
     @Override

@@ -193,8 +193,8 @@ class BuiltInLeaseRaceTest {
     }
 
     @Override
-    public int renewLeases(String holder, Instant expiresAt) {
-      return d.renewLeases(holder, expiresAt);
+    public int renewLeases(String holder, Instant now, java.time.Duration ttl) {
+      return d.renewLeases(holder, now, ttl);
     }
 
     @Override

@@ -22,6 +22,7 @@ class RulesProperties {
       @ForAll boolean runsSyntax,
       @ForAll HealthStatus health,
       @ForAll boolean neverChecked,
+      @ForAll boolean runsContainers,
       @ForAll @IntRange(min = 0, max = 4) int leases,
       @ForAll @IntRange(min = 1, max = 4) int cap) {
     HealthStatus status = neverChecked ? null : health;
@@ -38,10 +39,18 @@ class RulesProperties {
     if (status != HealthStatus.HEALTHY && status != HealthStatus.HAS_WARNINGS) {
       apply.add(PassedOver.Reason.UNHEALTHY);
     }
+    if (!runsContainers) {
+      apply.add(PassedOver.Reason.NO_CONTAINER_ENGINE);
+    }
     if (leases >= cap) {
       apply.add(PassedOver.Reason.AT_CAP);
     }
-    PassedOver.Reason got = Rules.passOver(enabled, draining, runsSyntax, status, leases, cap);
+    PassedOver.Reason got =
+        Rules.passOver(enabled, draining, runsSyntax, status, runsContainers, leases, cap);
+    if (runsContainers) {
+      // The chain without the container reason is the same chain for a step that needs none.
+      assertThat(Rules.passOver(enabled, draining, runsSyntax, status, leases, cap)).isEqualTo(got);
+    }
     Statistics.label("reason").collect(got == null ? "eligible" : got.name());
     Statistics.label("reason")
         .coverage(

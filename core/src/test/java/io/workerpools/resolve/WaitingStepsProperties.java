@@ -2,6 +2,7 @@ package io.workerpools.resolve;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.workerpools.container.ContainerEngine;
 import io.workerpools.lease.WorkerLease;
 import io.workerpools.model.Endpoint;
 import io.workerpools.model.HealthReport;
@@ -57,7 +58,8 @@ class WaitingStepsProperties {
       boolean draining)
       implements Op {}
 
-  record SetHealth(int w, HealthStatus status) implements Op {}
+  /** engine: whether the report says a container engine answered. */
+  record SetHealth(int w, HealthStatus status, boolean engine) implements Op {}
 
   record SetEnabled(int w, boolean enabled) implements Op {}
 
@@ -68,7 +70,7 @@ class WaitingStepsProperties {
   record SwitchBuiltIn(boolean enabled) implements Op {}
 
   /** pool -1: names none (the default pool); hold: take the lease and keep it. */
-  record Acquire(int pool, boolean python, boolean target) implements Op {}
+  record Acquire(int pool, boolean python, boolean target, boolean container) implements Op {}
 
   record Release(int index) implements Op {}
 
@@ -98,11 +100,13 @@ class WaitingStepsProperties {
         Combinators.combine(
                 Arbitraries.integers().between(-1, POOLS.length - 1),
                 Arbitraries.of(false, false, true),
-                Arbitraries.of(false, false, false, true))
+                Arbitraries.of(false, false, false, true),
+                Arbitraries.of(false, false, true))
             .as(Acquire::new);
     return Arbitraries.frequencyOf(
             net.jqwik.api.Tuple.of(4, add),
-            net.jqwik.api.Tuple.of(3, Combinators.combine(w, health).as(SetHealth::new)),
+            net.jqwik.api.Tuple.of(
+                3, Combinators.combine(w, health, Arbitraries.of(true, false)).as(SetHealth::new)),
             net.jqwik.api.Tuple.of(
                 1, Combinators.combine(w, Arbitraries.of(true, false)).as(SetEnabled::new)),
             net.jqwik.api.Tuple.of(
@@ -179,11 +183,11 @@ class WaitingStepsProperties {
       }
       store.putWorker(b.build());
       if (a.health() != null) {
-        health(store, time, a.w(), a.health());
+        health(store, time, a.w(), a.health(), a.w() % 2 == 0);
       }
     } else if (op instanceof SetHealth h) {
       if (store.infrastructure().workers().containsKey(WorkerId.of("w" + h.w()))) {
-        health(store, time, h.w(), h.status());
+        health(store, time, h.w(), h.status(), h.engine());
       }
     } else if (op instanceof SetEnabled e) {
       Worker w = store.infrastructure().workers().get(WorkerId.of("w" + e.w()));
@@ -200,7 +204,9 @@ class WaitingStepsProperties {
       store.setBuiltInWorkerEnabled(s.enabled());
     } else if (op instanceof Acquire a) {
       StepRequirements.Builder b =
-          StepRequirements.builder().syntax(a.python() ? ScriptSyntax.PYTHON : ScriptSyntax.BASH);
+          StepRequirements.builder()
+              .syntax(a.python() ? ScriptSyntax.PYTHON : ScriptSyntax.BASH)
+              .container(a.container());
       if (a.target()) {
         b.targetDefaultPool(PoolId.of("p2"));
       }
@@ -229,9 +235,19 @@ class WaitingStepsProperties {
   }
 
   private static void health(
-      InMemoryInfrastructureStore store, ManualTimeSource time, int w, HealthStatus s) {
+      InMemoryInfrastructureStore store,
+      ManualTimeSource time,
+      int w,
+      HealthStatus s,
+      boolean engine) {
     store.recordHealth(
-        WorkerId.of("w" + w), HealthReport.of(s, time.now(), Duration.ZERO, "checked: " + s));
+        WorkerId.of("w" + w),
+        new HealthReport(
+            s,
+            time.now(),
+            Duration.ZERO,
+            "checked: " + s,
+            new ContainerEngine("docker", "27", engine, engine ? "" : "no answer").details()));
   }
 
   /** Lets every pump the scheduler was given run (a pump may schedule one more). */
@@ -261,9 +277,10 @@ class WaitingStepsProperties {
       assertThat(s.position()).isEqualTo(i + 1);
       assertThat(s.group().pool()).isEqualTo(Rules.poolOf(w.req(), infra.defaultPool()));
       assertThat(s.group().syntax()).isEqualTo(w.req().syntax());
+      assertThat(s.group().container()).isEqualTo(w.req().container());
       assertThat(s.poolChoice().description()).isEqualTo(Rules.poolChoice(w.req()));
       assertThat(s.waited()).isEqualTo(Duration.ofNanos(time.nanoTime() - w.since()));
-      String key = s.group().pool() + "/" + s.group().syntax();
+      String key = s.group().pool() + "/" + s.group().syntax() + "/" + s.group().container();
       int in = perGroup.merge(key, 1, Integer::sum);
       assertThat(s.positionInGroup()).isEqualTo(in);
     }
@@ -276,7 +293,8 @@ class WaitingStepsProperties {
     int inGroups = 0;
     for (WaitingSteps.Group g : snap.groups()) {
       inGroups += g.waiting();
-      StepRequirements req = StepRequirements.builder().syntax(g.syntax()).build();
+      StepRequirements req =
+          StepRequirements.builder().syntax(g.syntax()).container(g.container()).build();
       Map<PassedOver.Reason, Integer> counts = new EnumMap<>(PassedOver.Reason.class);
       Map<WorkerId, PassedOver> expected = new HashMap<>();
       int members = 0;
@@ -314,6 +332,7 @@ class WaitingStepsProperties {
           v == Rules.PoolVerdict.BUILT_IN_WORKER
               || (v == Rules.PoolVerdict.CHOOSE_A_WORKER && eligible > 0);
       Statistics.label("group").collect(servable ? "servable" : g.blocked().get());
+      Statistics.label("container step").collect(g.container());
       assertThat(g.blocked().isEmpty()).isEqualTo(servable);
       if (!servable) {
         assertThat(g.blocked().get())

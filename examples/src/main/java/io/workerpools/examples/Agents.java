@@ -31,15 +31,26 @@ final class Agents {
     List<CompletableFuture<AgentProcess>> starting = new ArrayList<>();
     try {
       for (String name : names) {
+        // Registered as soon as it has started: until then the host refuses its connections
+        // (logged as a warning) and it retries.
         starting.add(
             CompletableFuture.supplyAsync(
-                () ->
-                    AgentProcess.poll(
-                        home.resolve(name),
-                        host.thumbprint(),
-                        host.pollingAddress(),
-                        name,
-                        connections),
+                () -> {
+                  AgentProcess a =
+                      AgentProcess.poll(
+                          home.resolve(name),
+                          host.thumbprint(),
+                          host.pollingAddress(),
+                          name,
+                          connections);
+                  try {
+                    host.registerPollingAgent(name, a.thumbprint());
+                  } catch (RuntimeException e) {
+                    a.close();
+                    throw e;
+                  }
+                  return a;
+                },
                 starter));
       }
       List<AgentProcess> agents = new ArrayList<>();
@@ -48,7 +59,6 @@ final class Agents {
         try {
           AgentProcess a = starting.get(i).get(); // AgentProcess waits at most 30 s itself
           agents.add(a);
-          host.registerPollingAgent(names.get(i), a.thumbprint());
           log.accept(
               "started agent "
                   + names.get(i)

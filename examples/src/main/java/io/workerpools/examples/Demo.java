@@ -32,8 +32,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * The README's demo: the seed post's story on the embedded default (in-memory store, the built-in
- * worker, and agents this program starts itself on 127.0.0.1).
+ * The README's demo: the seed post's three stories on the embedded default (in-memory store, the
+ * built-in worker, and agents this program starts itself on 127.0.0.1). Story 1, moving steps off
+ * the host:
  *
  * <ol>
  *   <li>Nothing configured: the step runs on the built-in worker.
@@ -44,8 +45,12 @@ import java.util.stream.Stream;
  *   <li>A summary table.
  * </ol>
  *
- * Exits 0 when every act behaved as the rules say, 1 otherwise. Cleans up every process, port and
- * directory it made.
+ * Story 2, scaling up: {@link ScalingUpExample} with a small batch (6 steps, 1 then 2 agents).
+ * Story 3, cloud regions: {@link CloudRegionsExample} from {@code demo-regions.yaml} (one agent a
+ * region; the example's own file has two).
+ *
+ * <p>Exits 0 when every act behaved as the rules say, 1 otherwise. Cleans up every process, port
+ * and directory it made.
  */
 public final class Demo {
   private static final String DEPLOY_SCRIPT =
@@ -63,15 +68,21 @@ public final class Demo {
 
   /**
    * No argument: the demo. {@code scaling-up [ARGS]}: {@link ScalingUpExample} alone, with its
-   * arguments.
+   * arguments; {@code cloud-regions [FILE]}: {@link CloudRegionsExample} alone.
    */
   public static void main(String[] args) throws Exception {
+    String[] rest = args.length > 0 ? java.util.Arrays.copyOfRange(args, 1, args.length) : args;
     if (args.length > 0 && args[0].equals("scaling-up")) {
-      ScalingUpExample.main(java.util.Arrays.copyOfRange(args, 1, args.length));
+      ScalingUpExample.main(rest);
+      return;
+    }
+    if (args.length > 0 && args[0].equals("cloud-regions")) {
+      CloudRegionsExample.main(rest);
       return;
     }
     if (args.length > 0) {
-      System.err.println("usage: demo [scaling-up [STEPS [MB_PER_STEP [AGENTS,...]]]]");
+      System.err.println(
+          "usage: demo [scaling-up [STEPS [MB_PER_STEP [AGENTS,...]]] | cloud-regions [FILE]]");
       System.exit(2);
     }
     System.exit(new Demo(System.out).run() ? 0 : 1);
@@ -79,6 +90,34 @@ public final class Demo {
 
   /** Runs the whole story; true when everything behaved as the rules say. */
   boolean run() throws Exception {
+    out.println(
+        "Story 1 of 3: moving steps off the host (one worker in the default pool is enough).");
+    movingStepsOffTheHost();
+    out.println();
+    out.println("Story 2 of 3: scaling up (workers take the load off the host).");
+    ScalingUpExample.Result scaling =
+        ScalingUpExample.run(new ScalingUpExample.Config(6, 30, List.of(1, 2)), out);
+    ok &= scaling.ok();
+    out.println();
+    out.println("Story 3 of 3: cloud regions, each with its own default pool of polling agents.");
+    CloudRegionsExample.Result regions = CloudRegionsExample.run(demoRegionsFile(), out);
+    ok &= regions.ok();
+    out.println(
+        ok
+            ? "\nDemo finished: every step ran where the two rules say."
+                + "\nThe stories alone: ./scripts/demo scaling-up, ./scripts/demo cloud-regions"
+            : "\nDemo FAILED.");
+    return ok;
+  }
+
+  private static String demoRegionsFile() throws IOException {
+    try (java.io.InputStream in = Demo.class.getResourceAsStream("/demo-regions.yaml")) {
+      return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+  }
+
+  /** Story 1: the seed post's own. */
+  private void movingStepsOffTheHost() throws Exception {
     Path home = Files.createTempDirectory("workerpools-demo");
     List<AgentProcess> agents = new ArrayList<>();
     TentacleCertificate hostCert =
@@ -209,8 +248,6 @@ public final class Demo {
       }
       deleteTree(home);
     }
-    out.println(ok ? "\nDemo finished: every step ran where the two rules say." : "\nDemo FAILED.");
-    return ok;
   }
 
   private StepResult deploy(WorkerPools pools, String id, StepRequirements req, StepLogSink live)

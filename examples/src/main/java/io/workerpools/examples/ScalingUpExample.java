@@ -22,7 +22,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -155,13 +154,22 @@ public final class ScalingUpExample {
 
   public static void main(String[] args) throws Exception {
     Config d = Config.defaults();
-    Config c =
-        new Config(
-            args.length > 0 ? Integer.parseInt(args[0]) : d.steps(),
-            args.length > 1 ? Integer.parseInt(args[1]) : d.megabytesPerStep(),
-            args.length > 2
-                ? java.util.Arrays.stream(args[2].split(",")).map(Integer::valueOf).toList()
-                : d.agentCounts());
+    Config c;
+    try {
+      c =
+          new Config(
+              args.length > 0 ? Integer.parseInt(args[0]) : d.steps(),
+              args.length > 1 ? Integer.parseInt(args[1]) : d.megabytesPerStep(),
+              args.length > 2
+                  ? java.util.Arrays.stream(args[2].split(",")).map(Integer::valueOf).toList()
+                  : d.agentCounts());
+    } catch (IllegalArgumentException e) {
+      System.err.println(
+          "usage: ScalingUpExample [STEPS [MB_PER_STEP [AGENTS,...]]] (default 16 100 1,2,4): "
+              + e.getMessage());
+      System.exit(2);
+      return;
+    }
     Result r = run(c, System.out);
     System.out.println(r.ok() ? "\nScaling up: OK" : "\nScaling up: FAILED");
     System.exit(r.ok() ? 0 : 1);
@@ -427,50 +435,5 @@ public final class ScalingUpExample {
 
   private static String seconds(long millis) {
     return String.format("%.2f s", millis / 1000.0);
-  }
-
-  /** Where one step ran (its process's ancestors) and the CPU it reports. */
-  record StepTrace(String stepId, Optional<WorkerId> worker, List<Long> ancestors, long cpuMillis) {
-    static StepTrace of(StepResult r, List<String> log) {
-      List<Long> ancestors = List.of();
-      long cpu = 0;
-      boolean times = false;
-      for (String line : log) {
-        if (line.startsWith("ancestors ")) {
-          ancestors =
-              java.util.Arrays.stream(line.substring(10).trim().split(" "))
-                  .map(Long::valueOf)
-                  .toList();
-        } else if (line.equals("cpu")) {
-          times = true;
-        } else if (times) {
-          cpu += BashTimes.millis(line);
-        }
-      }
-      return new StepTrace(r.stepId(), r.worker(), ancestors, cpu);
-    }
-
-    /** The agent (by pid) whose process tree the step ran in, if any. */
-    Optional<WorkerId> agentOf(Map<WorkerId, Long> agentPids) {
-      return agentPids.entrySet().stream()
-          .filter(e -> ancestors.contains(e.getValue()))
-          .map(Map.Entry::getKey)
-          .findFirst();
-    }
-
-    static boolean ranOnTheHost(Batch b, long hostPid, Map<WorkerId, Long> agentPids) {
-      return b.traces().stream()
-          .allMatch(
-              t ->
-                  t.worker().equals(Optional.of(Worker.BUILT_IN_ID))
-                      && t.ancestors().contains(hostPid)
-                      && t.agentOf(agentPids).isEmpty());
-    }
-
-    static boolean ranOnTheirAgents(Batch b, Map<WorkerId, Long> agentPids) {
-      return b.traces().stream()
-              .allMatch(t -> t.worker().isPresent() && t.agentOf(agentPids).equals(t.worker()))
-          && b.traces().stream().map(StepTrace::worker).distinct().count() == b.workers();
-    }
   }
 }

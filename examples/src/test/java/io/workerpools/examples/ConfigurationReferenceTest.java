@@ -153,7 +153,8 @@ class ConfigurationReferenceTest {
         .contains("| `failuresBeforeUnavailable` | " + d.failuresBeforeUnavailable() + " |")
         .contains("| `jitter` | " + d.jitter() + " |")
         .contains("| `healthMaxInFlight` | " + HealthMonitor.DEFAULT_MAX_IN_FLIGHT + " |")
-        .contains("| `nodeId` | `" + WorkerPools.DEFAULT_NODE_ID + "` |")
+        .contains(
+            "| `nodeId` | `" + WorkerPools.DEFAULT_NODE_ID_PREFIX + "` + 12 random hex digits |")
         .contains(
             "| `leaseTtl` | "
                 + io.workerpools.resolve.WorkerResolver.DEFAULT_LEASE_TTL.toSeconds()

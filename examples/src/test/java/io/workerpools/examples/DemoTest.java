@@ -7,7 +7,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
-/** Runs the README demo's main path and checks what it printed ran where. */
+/** Runs the README demo (all three stories) and checks what it printed ran where. */
 class DemoTest {
 
   @Test
@@ -32,5 +32,14 @@ class DemoTest {
     assertThat(printed).containsPattern("test-\\d\\s+linux\\s+poller-1");
     assertThat(printed).containsPattern("test-\\d\\s+linux\\s+poller-2");
     assertThat(printed).doesNotContainPattern("test-\\d\\s+linux\\s+built-in");
+    // The other two stories, in order, each checking its own claims (their tests check them in
+    // detail; here: that the demo tells them and they held).
+    assertThat(printed)
+        .containsSubsequence("Story 1 of 3", "Story 2 of 3", "Story 3 of 3", "Demo finished")
+        .contains("OK   on the built-in worker the host paid for the steps' CPU")
+        .contains("OK   2 agents: every step ran under the agent the host says ran it")
+        .contains("OK   the agents listen on nothing")
+        .contains("OK   ap-south: its default pool is empty")
+        .contains("OK   the host ran no user code: the built-in worker started 0 steps");
   }
 }

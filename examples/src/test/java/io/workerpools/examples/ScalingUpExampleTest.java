@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.workerpools.dispatch.StepResult;
 import io.workerpools.examples.ScalingUpExample.Batch;
 import io.workerpools.examples.ScalingUpExample.Result;
-import io.workerpools.examples.ScalingUpExample.StepTrace;
 import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import java.io.ByteArrayOutputStream;

@@ -5,7 +5,7 @@ import io.workerpools.jdbc.internal.ChangeLog;
 import io.workerpools.jdbc.internal.ConfigCache;
 import io.workerpools.jdbc.internal.ConfigSql;
 import io.workerpools.jdbc.internal.Jdbc;
-import io.workerpools.jdbc.internal.LeaseSql;
+import io.workerpools.jdbc.internal.LeaseOps;
 import io.workerpools.jdbc.internal.LeaseTracker;
 import io.workerpools.jdbc.internal.Poller;
 import io.workerpools.jdbc.internal.Schema;
@@ -75,8 +75,14 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
   /** How long change-log rows are kept before any node prunes them, by default. */
   public static final Duration DEFAULT_CHANGE_RETENTION = Duration.ofHours(1);
 
-  /** The classpath resource holding the PostgreSQL schema. */
-  public static final String SCHEMA_RESOURCE = Jdbc.SCHEMA_RESOURCE;
+  /**
+   * The class-path directory of the schema's migration files ({@code V1__initial.sql}, {@code
+   * V2__...}), for hosts that apply them with their own migration tool.
+   */
+  public static final String SCHEMA_DIRECTORY = Schema.DIRECTORY;
+
+  /** The schema version this store reads and writes ({@code wp_schema_version}). */
+  public static final int SCHEMA_VERSION = Schema.CURRENT;
 
   private final String nodeId;
   private final CopyOnWriteArrayList<StoreListener> listeners = new CopyOnWriteArrayList<>();
@@ -85,15 +91,17 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
   private final ConfigCache cache = new ConfigCache(delivery);
   private final LeaseTracker leases = new LeaseTracker(delivery);
   private final Poller poller;
+  private final LeaseOps leaseOps;
   private volatile boolean closed;
 
   private JdbcInfrastructureStore(Builder b) {
     this.nodeId = b.nodeId;
     this.jdbc = new Jdbc(b.dataSource, nodeId, () -> closed);
+    this.leaseOps = new LeaseOps(jdbc, leases, delivery);
     this.poller =
         new Poller(jdbc, cache, leases, delivery, nodeId, b.changeRetention, () -> closed);
-    if (b.createSchemaIfMissing) {
-      Schema.create(jdbc);
+    if (b.migrateSchema) {
+      Schema.migrate(jdbc);
     }
     Schema.check(jdbc);
     poller.reloadAll();
@@ -110,7 +118,10 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
     return nodeId;
   }
 
-  /** The schema as shipped ({@value #SCHEMA_RESOURCE}), for hosts that apply it themselves. */
+  /**
+   * Every migration of the schema, oldest first, as one script: what {@link Builder#migrateSchema}
+   * applies to an empty database, for hosts that apply it themselves.
+   */
   public static String schemaSql() {
     return Schema.sql();
   }
@@ -266,75 +277,40 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
 
   @Override
   public Optional<LeaseRecord> tryAcquireLease(LeaseRecord claim) {
-    Objects.requireNonNull(claim, "claim");
-    // Registered before the row can exist, so the poller never takes it for another node's lease.
-    if (!leases.reserve(claim.leaseId())) {
-      throw new IllegalArgumentException("lease id already in use: " + claim.leaseId());
-    }
-    int rows;
-    try {
-      String what = "acquire a lease on worker " + claim.worker();
-      rows =
-          claim.worker().equals(Worker.BUILT_IN_ID)
-              ? jdbc.inTransaction(
-                  what,
-                  c -> {
-                    ChangeLog.lockShared(c);
-                    return LeaseSql.acquireBuiltIn(c, claim);
-                  })
-              : jdbc.withConnection(what, c -> LeaseSql.acquire(c, claim));
-    } catch (Jdbc.DuplicateKey e) {
-      leases.unreserve(claim.leaseId());
-      throw new IllegalArgumentException("lease id already in use: " + claim.leaseId());
-    } catch (RuntimeException e) {
-      leases.unreserve(claim.leaseId());
-      throw e;
-    }
-    if (rows == 0) {
-      leases.unreserve(claim.leaseId());
-      return Optional.empty();
-    }
-    leases.granted(claim);
-    delivery.drain();
-    return Optional.of(claim);
+    return leaseOps.tryAcquire(claim);
+  }
+
+  /** Lease time is the database's: {@code now} is not used, {@code ttl} is. */
+  @Override
+  public int renewLeases(String holder, Instant now, Duration ttl) {
+    return leaseOps.renew(holder, ttl);
+  }
+
+  /** Node ids are held by the database's clock: {@code now} is not used, {@code ttl} is. */
+  @Override
+  public void heartbeatNode(String nodeId, String instance, Instant now, Duration ttl) {
+    leaseOps.heartbeat(nodeId, instance, ttl);
   }
 
   @Override
-  public int renewLeases(String holder, Instant expiresAt) {
-    Objects.requireNonNull(holder, "holder");
-    Objects.requireNonNull(expiresAt, "expiresAt");
-    return jdbc.withConnection(
-        "renew the leases of " + holder, c -> LeaseSql.renew(c, holder, expiresAt));
+  public void leaveNode(String nodeId, String instance) {
+    leaseOps.leave(nodeId, instance);
   }
 
   @Override
   public boolean releaseLease(String leaseId) {
-    Objects.requireNonNull(leaseId, "leaseId");
-    leases.releasing(leaseId, true);
-    try {
-      List<LeaseRecord> gone =
-          jdbc.withConnection("release lease " + leaseId, c -> LeaseSql.release(c, leaseId));
-      if (gone.isEmpty()) {
-        return false;
-      }
-      leases.ended(gone, false);
-      return true;
-    } finally {
-      leases.releasing(leaseId, false);
-    }
+    return leaseOps.release(leaseId);
   }
 
   @Override
   public List<LeaseRecord> leases() {
-    return jdbc.withConnection("read the leases", c -> List.copyOf(LeaseSql.all(c)));
+    return leaseOps.all();
   }
 
+  /** Expiry is by the database's clock: {@code now} is not used. */
   @Override
   public List<LeaseRecord> expireLeases(Instant now) {
-    Objects.requireNonNull(now, "now");
-    List<LeaseRecord> gone = jdbc.withConnection("expire leases", c -> LeaseSql.expire(c, now));
-    leases.ended(gone, true);
-    return List.copyOf(gone);
+    return leaseOps.expire();
   }
 
   // ---------------------------------------------------------------- changes
@@ -400,7 +376,7 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
   public static final class Builder {
     static final long DEFAULT_POLL_MILLIS = 100;
     private final DataSource dataSource;
-    private boolean createSchemaIfMissing;
+    private boolean migrateSchema;
     private Duration pollInterval = DEFAULT_POLL_INTERVAL;
     private Duration changeRetention = DEFAULT_CHANGE_RETENTION;
     private String nodeId = UUID.randomUUID().toString();
@@ -409,10 +385,20 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
       this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
     }
 
-    /** Creates the tables (and the initial default pool) if they are missing. Off by default. */
-    public Builder createSchemaIfMissing(boolean create) {
-      this.createSchemaIfMissing = create;
+    /**
+     * Creates the tables (and the initial default pool) if they are missing, and applies the schema
+     * versions the database lacks (from any earlier version, including 0.1's), in one transaction
+     * that nodes starting together take turns at. Off by default: the store then checks the version
+     * and refuses to start on an outdated schema, naming the files to apply.
+     */
+    public Builder migrateSchema(boolean migrate) {
+      this.migrateSchema = migrate;
       return this;
+    }
+
+    /** The same as {@link #migrateSchema} (its name in 0.1). */
+    public Builder createSchemaIfMissing(boolean create) {
+      return migrateSchema(create);
     }
 
     /**
@@ -444,7 +430,10 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
       return this;
     }
 
-    /** The id written into the change log (for people reading it). Random by default. */
+    /**
+     * The id written into the change log (for people reading it). Random by default. Not the node
+     * id leases carry: that is the resolver's ({@code WorkerPools.Builder#nodeId}).
+     */
     public Builder nodeId(String id) {
       if (id == null || id.isBlank()) {
         throw new ConfigurationException("nodeId", "must not be empty");
@@ -457,8 +446,8 @@ public final class JdbcInfrastructureStore implements InfrastructureStore {
      * Connects, checks (or creates) the tables and loads the configuration.
      *
      * @throws StoreUnavailableException if the database cannot be reached
-     * @throws ConfigurationException if the tables are missing and {@link #createSchemaIfMissing}
-     *     is off
+     * @throws ConfigurationException if the tables are missing or at another schema version and
+     *     {@link #migrateSchema} is off
      */
     public JdbcInfrastructureStore build() {
       return new JdbcInfrastructureStore(this);

@@ -8,7 +8,10 @@ import io.workerpools.tentacle.internal.Frames;
 import io.workerpools.tentacle.internal.ListeningServer;
 import io.workerpools.tentacle.internal.PinnedTls;
 import io.workerpools.tentacle.internal.PollingClient;
+import io.workerpools.tentacle.internal.ProtocolVersions;
 import io.workerpools.tentacle.internal.ScriptService;
+import io.workerpools.tentacle.internal.TrustedConnections;
+import io.workerpools.tentacle.internal.TrustedHosts;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -53,6 +56,8 @@ public final class TentacleAgent implements AutoCloseable {
   private final Builder config;
   private final TentacleCertificate certificate;
   private final SSLContext ssl;
+  private final TrustedHosts trust;
+  private final TrustedConnections connections;
   private final ScriptService scripts;
   private final AgentServices services;
   private final CountDownLatch closed = new CountDownLatch(1);
@@ -71,8 +76,24 @@ public final class TentacleAgent implements AutoCloseable {
         b.certificate != null
             ? b.certificate
             : TentacleCertificate.loadOrCreate(b.home.resolve("certificate"), "workerpools-agent");
-    Set<String> trusted = Set.copyOf(b.trusted);
-    this.ssl = PinnedTls.context(certificate, () -> trusted);
+    this.trust = new TrustedHosts(b.trusted, AgentTrust.of(b.home), b.trustCheckInterval);
+    if (trust.get().isEmpty()) {
+      throw new ConfigurationException(
+          "trust",
+          "the agent must trust at least one host thumbprint: store one (configure --trust"
+              + " THUMBPRINT, file "
+              + AgentTrust.of(b.home).file()
+              + ") or give --trust THUMBPRINT at start");
+    }
+    this.connections = new TrustedConnections(trust);
+    trust.onChange(
+        now -> {
+          int cut = connections.cut(now);
+          if (cut > 0) {
+            LOG.info("closed {} connection(s) of hosts no longer trusted", cut);
+          }
+        });
+    this.ssl = PinnedTls.context(certificate, trust);
     this.scripts = new ScriptService(b.home.resolve("work"), b.workspaceRetention);
     this.services =
         new AgentServices(
@@ -126,11 +147,27 @@ public final class TentacleAgent implements AutoCloseable {
     return polling == null ? 0 : polling.connected();
   }
 
+  /**
+   * The host thumbprints this agent trusts now: those given to {@link Builder#trust} plus those
+   * stored in its home ({@link AgentTrust}), re-read if the stored file changed.
+   */
+  public Set<String> trustedHosts() {
+    return trust.get();
+  }
+
+  /** Open authenticated connections with the host presenting {@code hostThumbprint}. */
+  public int connectionsWith(String hostThumbprint) {
+    return connections.count(TentacleCertificate.normalizeThumbprint("host", hostThumbprint));
+  }
+
   private TentacleAgent start() {
+    trust.start();
     if (config.listenPort >= 0) {
       listening =
           new ListeningServer(
               ssl,
+              connections,
+              config.protocolVersions,
               services,
               config.bindHost,
               config.listenPort,
@@ -142,6 +179,8 @@ public final class TentacleAgent implements AutoCloseable {
       polling =
           new PollingClient(
               ssl,
+              connections,
+              config.protocolVersions,
               services,
               config.server,
               config.subscription,
@@ -181,6 +220,7 @@ public final class TentacleAgent implements AutoCloseable {
       }
     }
     closed.countDown();
+    trust.close();
     scripts.close();
     if (listening != null) {
       listening.close();
@@ -191,8 +231,8 @@ public final class TentacleAgent implements AutoCloseable {
   }
 
   /**
-   * Configures a {@link TentacleAgent}. Required: at least one trusted thumbprint, and one of
-   * {@link #listen} or {@link #poll}.
+   * Configures a {@link TentacleAgent}. Required: at least one trusted thumbprint (given to {@link
+   * #trust} or stored with {@link AgentTrust}), and one of {@link #listen} or {@link #poll}.
    */
   public static final class Builder {
     private final Path home;
@@ -214,12 +254,19 @@ public final class TentacleAgent implements AutoCloseable {
     private long reserveBytes = 64L * 1024 * 1024;
     private ShutdownMode shutdownMode = ShutdownMode.CANCEL;
     private Duration shutdownTimeout = Duration.ofSeconds(30);
+    private Duration trustCheckInterval = Duration.ofSeconds(1);
+    private ProtocolVersions protocolVersions = ProtocolVersions.CURRENT;
 
     private Builder(Path home) {
       this.home = Objects.requireNonNull(home, "home");
     }
 
-    /** Trusts a host's thumbprint (64 hex digits, any case). */
+    /**
+     * Trusts a host's thumbprint (64 hex digits, any case) for this run, in addition to those
+     * stored in the home ({@link AgentTrust}, {@code configure --trust}), which are re-read while
+     * the agent runs. A thumbprint given here is not stored and cannot be removed while this agent
+     * runs.
+     */
     public Builder trust(String thumbprint) {
       trusted.add(TentacleCertificate.normalizeThumbprint("trust", thumbprint));
       return this;
@@ -337,12 +384,36 @@ public final class TentacleAgent implements AutoCloseable {
       return this;
     }
 
-    /** Starts the agent. */
-    public TentacleAgent start() {
-      if (trusted.isEmpty()) {
+    /**
+     * How often the running agent checks its stored trust file when no file-system event arrives
+     * (default 1 s; a handshake always checks it first).
+     */
+    public Builder trustCheckInterval(Duration interval) {
+      Objects.requireNonNull(interval, "interval");
+      if (interval.toMillis() < 10) {
         throw new ConfigurationException(
-            "trust", "the agent must trust at least one host thumbprint (--trust THUMBPRINT)");
+            "trustCheckInterval", "must be at least 10 ms but was " + interval);
       }
+      this.trustCheckInterval = interval;
+      return this;
+    }
+
+    /**
+     * Test only (package-private, so a release build cannot enable it): the protocol versions this
+     * agent announces and accepts, to run an agent of another version beside this build's host.
+     */
+    Builder protocolVersions(int min, int max) {
+      this.protocolVersions = new ProtocolVersions(min, max);
+      return this;
+    }
+
+    /**
+     * Starts the agent.
+     *
+     * @throws ConfigurationException if it trusts no host (neither stored nor given), the stored
+     *     trust file is invalid (the message names the file and line), or no mode was chosen
+     */
+    public TentacleAgent start() {
       if (listenPort < 0 && server == null) {
         throw new ConfigurationException("mode", "choose listen(...) or poll(...)");
       }

@@ -4,13 +4,16 @@ import static io.workerpools.testing.InfrastructureStoreContract.T0;
 import static io.workerpools.testing.InfrastructureStoreContract.claim;
 import static io.workerpools.testing.InfrastructureStoreContract.twoPools;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import io.workerpools.store.InfrastructureStore;
 import io.workerpools.store.LeaseRecord;
+import io.workerpools.store.NodeIdInUseException;
 import io.workerpools.store.StoreEvent;
 import io.workerpools.testing.InfrastructureStoreContract.Recorder;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,12 +40,16 @@ interface StoreLeaseCases extends StoreContractCases {
   default void aLeaseIsGrantedAsClaimedAndAnnounced() throws Exception {
     InfrastructureStore s = storeContract().open(twoPools());
     Recorder r = new Recorder();
+    LeaseRecord claim = claim("l1", "a", "n1");
     try (AutoCloseable sub = s.subscribe(r)) {
-      Optional<LeaseRecord> l = s.tryAcquireLease(claim("l1", "a", "n1"));
-      assertThat(l).contains(claim("l1", "a", "n1"));
-      r.await(StoreEvent.LeaseAcquired.class, e -> e.lease().leaseId().equals("l1"));
+      LeaseRecord l = s.tryAcquireLease(claim).orElseThrow();
+      assertThat(l.withTimes(claim.acquiredAt(), claim.expiresAt()))
+          .as("granted as claimed, but for the instants a store with its own clock stamps")
+          .isEqualTo(claim);
+      assertThat(ttlMicros(l)).as("the claim's TTL is kept").isEqualTo(ttlMicros(claim));
+      r.await(StoreEvent.LeaseAcquired.class, e -> e.lease().equals(l));
+      assertThat(s.leases()).containsExactly(l);
     }
-    assertThat(s.leases()).containsExactly(claim("l1", "a", "n1"));
   }
 
   @Test
@@ -99,32 +106,32 @@ interface StoreLeaseCases extends StoreContractCases {
   }
 
   @Test
-  default void renewalMovesTheExpiryOfTheHoldersLeasesOnly() {
+  default void renewalMovesTheExpiryOfTheHoldersLiveLeasesOnly() {
     InfrastructureStore s = storeContract().open(twoPools());
     s.tryAcquireLease(claim("l1", "a", "n1"));
     s.tryAcquireLease(claim("l2", "b", "n1"));
     s.tryAcquireLease(claim("l3", "b", "n2"));
-    Instant later = T0.plusSeconds(600);
-    assertThat(s.renewLeases("n1", later)).isEqualTo(2);
-    Map<String, Instant> expiry = new java.util.HashMap<>();
-    s.leases().forEach(l -> expiry.put(l.leaseId(), l.expiresAt()));
-    assertThat(expiry)
-        .containsEntry("l1", later)
-        .containsEntry("l2", later)
-        .containsEntry("l3", T0.plusSeconds(60));
-    assertThat(s.renewLeases("nobody", later)).isZero();
+    // Already past its expiry when renewed (by any clock: its TTL is one microsecond).
+    s.tryAcquireLease(shortClaim("l4", "b", "n1"));
+    Map<String, Instant> before = expiries(s);
+    assertThat(s.renewLeases("n1", T0.plusSeconds(10), Duration.ofSeconds(600))).isEqualTo(2);
+    Map<String, Instant> after = expiries(s);
+    assertThat(after.get("l1")).isAfter(before.get("l1").plusSeconds(500));
+    assertThat(after.get("l2")).isAfter(before.get("l2").plusSeconds(500));
+    assertThat(after.get("l3")).as("another holder's lease").isEqualTo(before.get("l3"));
+    assertThat(after.get("l4")).as("an expired lease is never revived").isEqualTo(before.get("l4"));
+    assertThat(s.renewLeases("nobody", T0.plusSeconds(10), Duration.ofSeconds(600))).isZero();
   }
 
   @Test
   default void expiryEndsOnlyLeasesPastTheirExpiryAndFreesCapacity() throws Exception {
     InfrastructureStore s = storeContract().open(twoPools());
-    s.tryAcquireLease(claim("l1", "a", "dead"));
+    s.tryAcquireLease(shortClaim("l1", "a", "dead"));
     s.tryAcquireLease(claim("l2", "a", "alive"));
-    s.renewLeases("alive", T0.plusSeconds(600));
-    assertThat(s.expireLeases(T0.plusSeconds(30))).isEmpty();
+    s.renewLeases("alive", T0.plusSeconds(10), Duration.ofSeconds(600));
     Recorder r = new Recorder();
     try (AutoCloseable sub = s.subscribe(r)) {
-      List<LeaseRecord> expired = s.expireLeases(T0.plusSeconds(61));
+      List<LeaseRecord> expired = s.expireLeases(T0.plusSeconds(30));
       assertThat(expired).extracting(LeaseRecord::leaseId).containsExactly("l1");
       StoreEvent.LeaseEnded e = r.await(StoreEvent.LeaseEnded.class, x -> true);
       assertThat(e.expired()).isTrue();
@@ -133,6 +140,40 @@ interface StoreLeaseCases extends StoreContractCases {
     assertThat(s.leases()).extracting(LeaseRecord::leaseId).containsExactly("l2");
     assertThat(s.releaseLease("l1")).as("an expired lease is not released again").isFalse();
     assertThat(s.tryAcquireLease(claim("l3", "a", "alive"))).isPresent();
+  }
+
+  @Test
+  default void aSecondLiveInstanceOfANodeIdIsRefusedUntilTheFirstLeavesOrExpires() {
+    InfrastructureStore s = storeContract().open(twoPools());
+    Duration ttl = Duration.ofSeconds(60);
+    s.heartbeatNode("n1", "first", T0, ttl);
+    s.heartbeatNode("n1", "first", T0.plusSeconds(20), ttl);
+    s.heartbeatNode("n2", "other", T0, ttl);
+    assertThatThrownBy(() -> s.heartbeatNode("n1", "second", T0.plusSeconds(21), ttl))
+        .isInstanceOf(NodeIdInUseException.class)
+        .hasMessageContaining("'n1'")
+        .hasMessageContaining("leave nodeId unset");
+    s.leaveNode("n1", "second");
+    assertThatThrownBy(() -> s.heartbeatNode("n1", "second", T0.plusSeconds(22), ttl))
+        .as("leaving with another instance's token frees nothing")
+        .isInstanceOf(NodeIdInUseException.class);
+    s.leaveNode("n1", "first");
+    s.heartbeatNode("n1", "second", T0.plusSeconds(23), ttl);
+  }
+
+  private static LeaseRecord shortClaim(String leaseId, String worker, String holder) {
+    LeaseRecord c = claim(leaseId, worker, holder);
+    return c.withTimes(T0, T0.plusNanos(1_000));
+  }
+
+  private static long ttlMicros(LeaseRecord l) {
+    return Duration.between(l.acquiredAt(), l.expiresAt()).toNanos() / 1_000;
+  }
+
+  private static Map<String, Instant> expiries(InfrastructureStore s) {
+    Map<String, Instant> expiry = new java.util.HashMap<>();
+    s.leases().forEach(l -> expiry.put(l.leaseId(), l.expiresAt()));
+    return expiry;
   }
 
   @Test

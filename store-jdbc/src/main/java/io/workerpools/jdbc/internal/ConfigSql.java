@@ -171,8 +171,9 @@ public final class ConfigSql {
         throw new ConfigurationException(
             "wp_settings",
             "has no row; apply "
-                + Jdbc.SCHEMA_RESOURCE
-                + " (it inserts the initial row) or build the store with createSchemaIfMissing(true)");
+                + Schema.DIRECTORY
+                + "V1__initial.sql (it inserts the initial row) or build the store with"
+                + " migrateSchema(true)");
       }
       defaultPool = PoolId.of(rs.getString(1));
       builtIn = rs.getBoolean(2);

@@ -15,9 +15,6 @@ import javax.sql.DataSource;
  * violation becomes {@link DuplicateKey} for the caller to turn into its own error.
  */
 public final class Jdbc {
-  /** The classpath resource holding the PostgreSQL schema. */
-  public static final String SCHEMA_RESOURCE = "/io/workerpools/jdbc/schema-postgresql.sql";
-
   private final DataSource dataSource;
   private final String nodeId;
   private final BooleanSupplier closed;
@@ -106,7 +103,10 @@ public final class Jdbc {
     }
     String hint =
         "42P01".equals(e.getSQLState()) || "42703".equals(e.getSQLState())
-            ? " The WorkerPools tables are missing or outdated: apply " + SCHEMA_RESOURCE + "."
+            ? " The WorkerPools tables are missing or outdated: build the store with"
+                + " migrateSchema(true) or apply the files in "
+                + Schema.DIRECTORY
+                + "."
             : " The operation was not applied. The store holds no connection between calls and"
                 + " works again by itself once the database is reachable.";
     return new StoreUnavailableException(

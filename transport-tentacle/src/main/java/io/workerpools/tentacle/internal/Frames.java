@@ -11,7 +11,10 @@ import java.nio.charset.StandardCharsets;
  * length followed by that many bytes (UTF-8 JSON, or raw bytes for file chunks). Stateless helpers.
  */
 public final class Frames {
-  /** The protocol name and version that starts every preamble line. */
+  /**
+   * The protocol name and version 1, which starts the preamble lines of a peer that speaks only
+   * version 1 (see {@link ProtocolVersions} for the negotiation).
+   */
   public static final String PROTOCOL = "WORKERPOOLS-TENTACLE/1";
 
   /** The default largest frame: 16 MiB. */
@@ -113,12 +116,23 @@ public final class Frames {
   }
 
   /**
-   * Reads one preamble line.
+   * Reads one preamble line and returns its words after {@code WORKERPOOLS-TENTACLE/<version>} (and
+   * without a trailing {@code min=}): for callers that need not know the version.
    *
-   * @throws ProtocolViolationException if the line is too long, not printable ASCII, or does not
-   *     start with {@link #PROTOCOL}
+   * @throws ProtocolViolationException if the line is too long, not printable ASCII, or not a
+   *     preamble of this protocol
    */
   public static String readLine(InputStream in) throws IOException {
+    return ProtocolVersions.parse(readPreamble(in)).words();
+  }
+
+  /**
+   * Reads one whole preamble line (bounded, printable ASCII); {@link ProtocolVersions#parse} parses
+   * it.
+   *
+   * @throws ProtocolViolationException if the line is too long or not printable ASCII
+   */
+  public static String readPreamble(InputStream in) throws IOException {
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
     while (true) {
       int b = in.read();
@@ -143,11 +157,6 @@ public final class Frames {
             "the preamble is longer than " + MAX_PREAMBLE_BYTES + " bytes", true);
       }
     }
-    String line = buf.toString(StandardCharsets.US_ASCII);
-    if (!line.startsWith(PROTOCOL + " ")) {
-      throw new ProtocolViolationException(
-          "expected a preamble starting with '" + PROTOCOL + "' but got '" + line + "'", true);
-    }
-    return line.substring(PROTOCOL.length() + 1);
+    return buf.toString(StandardCharsets.US_ASCII);
   }
 }

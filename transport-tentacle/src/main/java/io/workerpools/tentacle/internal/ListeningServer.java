@@ -47,11 +47,15 @@ public final class ListeningServer implements Closeable {
   private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
   private final AtomicInteger connectionNo = new AtomicInteger();
   private final Thread acceptor;
+  private final TrustedConnections trusted;
+  private final ProtocolVersions versions;
   private volatile boolean closed;
 
   /** Binds and starts accepting. */
   public ListeningServer(
       SSLContext ssl,
+      TrustedConnections trusted,
+      ProtocolVersions versions,
       AgentServices services,
       String bindHost,
       int port,
@@ -60,6 +64,8 @@ public final class ListeningServer implements Closeable {
       Duration handshakeTimeout,
       Duration idleTimeout) {
     this.ssl = ssl;
+    this.trusted = trusted;
+    this.versions = versions;
     this.services = services;
     this.maxConnections = maxConnections;
     this.handshakeTimeout = handshakeTimeout;
@@ -160,6 +166,15 @@ public final class ListeningServer implements Closeable {
       if (!admission.authenticated()) {
         return; // evicted or timed out just as the handshake finished: already closed
       }
+      String peer = TrustedConnections.peerOf(s);
+      if (!trusted.admit(plain, peer)) {
+        // A resumed session skips the trust manager: a host whose trust was removed since.
+        String why = "this host's thumbprint " + peer + " is no longer trusted by the agent";
+        LOG.warn("refused a connection from {}: {}", plain.getRemoteSocketAddress(), why);
+        Frames.writeLine(s.getOutputStream(), versions.error(why));
+        refuseGracefully(plain);
+        return;
+      }
       if (!established.tryAcquire()) {
         LOG.warn(
             "refused a connection from {}: all {} connections are in use",
@@ -178,6 +193,7 @@ public final class ListeningServer implements Closeable {
       logConnectionError(plain.getRemoteSocketAddress(), e);
     } finally {
       if (!handedOver) {
+        trusted.forget(plain);
         sockets.remove(plain);
         if (s != null) {
           closeQuietly(s);
@@ -191,12 +207,19 @@ public final class ListeningServer implements Closeable {
     try {
       InputStream in = new BufferedInputStream(s.getInputStream());
       OutputStream out = new BufferedOutputStream(s.getOutputStream());
-      String hello = Frames.readLine(in);
-      if (!hello.equals("CLIENT")) {
-        Frames.writeLine(out, Frames.PROTOCOL + " ERROR this agent is listening; expected CLIENT");
+      ProtocolVersions.Line hello = ProtocolVersions.parse(Frames.readPreamble(in));
+      if (!hello.words().equals("CLIENT")) {
+        Frames.writeLine(out, versions.error("this agent is listening; expected CLIENT"));
         return;
       }
-      Frames.writeLine(out, Frames.PROTOCOL + " OK");
+      java.util.OptionalInt v = versions.choose(hello.min(), hello.version());
+      if (v.isEmpty()) {
+        String why = versions.noCommonVersion("agent", "host", hello.min(), hello.version());
+        LOG.warn("refused a connection from {}: {}", plain.getRemoteSocketAddress(), why);
+        Frames.writeLine(out, versions.error(why));
+        return;
+      }
+      Frames.writeLine(out, ProtocolVersions.ok(v.getAsInt(), ""));
       s.setSoTimeout((int) idleTimeout.toMillis());
       services.serve(in, out);
     } catch (IOException e) {
@@ -205,6 +228,7 @@ public final class ListeningServer implements Closeable {
       LOG.warn("closed the connection from {}: {}", plain.getRemoteSocketAddress(), e.toString());
     } finally {
       established.release();
+      trusted.forget(plain);
       sockets.remove(plain);
       closeQuietly(s);
       closeQuietly(plain);

@@ -109,10 +109,10 @@ public final class PeerConnection implements Closeable {
       handshakeDone = true;
       InputStream in = new BufferedInputStream(s.getInputStream());
       OutputStream out = new BufferedOutputStream(s.getOutputStream());
-      String answer;
+      ProtocolVersions.Line answer;
       try {
-        Frames.writeLine(out, Frames.PROTOCOL + " CLIENT");
-        answer = Frames.readLine(in);
+        Frames.writeLine(out, ProtocolVersions.CURRENT.hello("CLIENT"));
+        answer = ProtocolVersions.parse(Frames.readPreamble(in));
       } catch (IOException e) {
         // With TLS 1.3 the server checks our certificate after our side of the handshake is done:
         // its refusal (an alert) may only show when we read. Read once more to surface it.
@@ -123,8 +123,30 @@ public final class PeerConnection implements Closeable {
         }
         throw e;
       }
-      if (!answer.startsWith("OK")) {
-        throw new ProtocolViolationException("the agent refused the connection: " + answer, true);
+      if (!answer.words().startsWith("OK")) {
+        // The agent's own refusal (a host no longer trusted, no common protocol version): retrying
+        // cannot help until an operator acts, as with a refused certificate.
+        throw new PeerAuthenticationFailure(
+            "the agent at "
+                + address.getHostString()
+                + ":"
+                + address.getPort()
+                + " refused the connection: "
+                + answer.words(),
+            null);
+      }
+      if (!ProtocolVersions.CURRENT.speaks(answer.version())) {
+        throw new PeerAuthenticationFailure(
+            "the agent at "
+                + address.getHostString()
+                + ":"
+                + address.getPort()
+                + " answered in protocol version "
+                + answer.version()
+                + ", which this host does not speak ("
+                + ProtocolVersions.CURRENT
+                + ")",
+            null);
       }
       deadline.cancel(false);
       if (s.isClosed()) {
@@ -134,6 +156,10 @@ public final class PeerConnection implements Closeable {
     } catch (java.util.concurrent.RejectedExecutionException e) {
       closeQuietly(s);
       throw new ConnectFailure("the transport is closed", e);
+    } catch (PeerAuthenticationFailure e) {
+      deadline.cancel(false);
+      closeQuietly(s);
+      throw e;
     } catch (IOException e) {
       if (deadline != null) {
         deadline.cancel(false);

@@ -62,6 +62,19 @@ public final class PinnedTls {
 
   /** An SSL context presenting {@code own} and trusting only thumbprints from {@code trusted}. */
   public static SSLContext context(TentacleCertificate own, Supplier<Set<String>> trusted) {
+    return context(own, new Pinned(trusted, false));
+  }
+
+  /**
+   * A server-side SSL context presenting {@code own} that accepts any client certificate (one must
+   * still be presented, and the TLS handshake proves its key is held): the enrolment port, where
+   * the agent is not known yet and the token authorises it. Never for servers' certificates.
+   */
+  public static SSLContext acceptingAnyClient(TentacleCertificate own) {
+    return context(own, new Pinned(Set::of, true));
+  }
+
+  private static SSLContext context(TentacleCertificate own, Pinned trustManager) {
     try {
       KeyStore ks = KeyStore.getInstance("PKCS12");
       ks.load(null, null);
@@ -71,7 +84,7 @@ public final class PinnedTls {
           KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
       kmf.init(ks, pw);
       SSLContext ctx = SSLContext.getInstance("TLSv1.3");
-      ctx.init(kmf.getKeyManagers(), new javax.net.ssl.TrustManager[] {new Pinned(trusted)}, null);
+      ctx.init(kmf.getKeyManagers(), new javax.net.ssl.TrustManager[] {trustManager}, null);
       return ctx;
     } catch (GeneralSecurityException | java.io.IOException e) {
       throw new WorkerPoolsException("cannot set up TLS with certificate " + own.thumbprint(), e);
@@ -161,14 +174,19 @@ public final class PinnedTls {
 
   private static final class Pinned extends X509ExtendedTrustManager {
     private final Supplier<Set<String>> trusted;
+    private final boolean anyClient;
 
-    Pinned(Supplier<Set<String>> trusted) {
+    Pinned(Supplier<Set<String>> trusted, boolean anyClient) {
       this.trusted = trusted;
+      this.anyClient = anyClient;
     }
 
     private void check(X509Certificate[] chain, String role) throws CertificateException {
       if (chain == null || chain.length == 0) {
         throw new CertificateException("the " + role + " presented no certificate");
+      }
+      if (anyClient && role.equals("client")) {
+        return;
       }
       String presented = TentacleCertificate.thumbprintOf(chain[0]);
       Set<String> ok = trusted.get();

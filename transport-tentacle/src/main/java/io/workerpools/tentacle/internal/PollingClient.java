@@ -31,6 +31,8 @@ public final class PollingClient implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(PollingClient.class);
 
   private final SSLContext ssl;
+  private final TrustedConnections trusted;
+  private final ProtocolVersions versions;
   private final AgentServices services;
   private final InetSocketAddress server;
   private final String subscription;
@@ -46,6 +48,8 @@ public final class PollingClient implements Closeable {
   /** Starts {@code connections} polling threads. */
   public PollingClient(
       SSLContext ssl,
+      TrustedConnections trusted,
+      ProtocolVersions versions,
       AgentServices services,
       InetSocketAddress server,
       String subscription,
@@ -54,6 +58,8 @@ public final class PollingClient implements Closeable {
       Duration minBackoff,
       Duration maxBackoff) {
     this.ssl = ssl;
+    this.trusted = trusted;
+    this.versions = versions;
     this.services = services;
     this.server = server;
     this.subscription = subscription;
@@ -92,12 +98,27 @@ public final class PollingClient implements Closeable {
         s.connect(server, (int) handshakeTimeout.toMillis());
         s.setSoTimeout((int) handshakeTimeout.toMillis());
         s.startHandshake();
+        String host = TrustedConnections.peerOf(s);
+        if (!trusted.admit(s, host)) {
+          // A resumed session skips the trust manager: a host whose trust was removed since.
+          throw new IOException("the host presented thumbprint " + host + ", no longer trusted");
+        }
         InputStream in = new BufferedInputStream(s.getInputStream());
         OutputStream out = new BufferedOutputStream(s.getOutputStream());
-        Frames.writeLine(out, Frames.PROTOCOL + " POLL " + subscription);
-        String answer = Frames.readLine(in);
+        Frames.writeLine(out, versions.hello("POLL " + subscription));
+        ProtocolVersions.Line reply = ProtocolVersions.parse(Frames.readPreamble(in));
+        String answer = reply.words();
         if (!answer.startsWith("OK")) {
-          throw new IOException("the host refused the subscription: " + answer);
+          throw new IOException("the host refused the connection: " + answer);
+        }
+        if (!versions.speaks(reply.version())) {
+          throw new IOException(
+              "the host answered in protocol version "
+                  + reply.version()
+                  + ", which this agent does not speak ("
+                  + versions
+                  + "); upgrade the "
+                  + (reply.version() < versions.min() ? "host" : "agent"));
         }
         long heartbeat = parseHeartbeat(answer);
         s.setSoTimeout((int) Math.min(Integer.MAX_VALUE, heartbeat * 2 + 10_000));
@@ -121,6 +142,7 @@ public final class PollingClient implements Closeable {
           pollingConnected.decrementAndGet();
         }
         if (s != null) {
+          trusted.forget(s);
           sockets.remove(s);
           closeQuietly(s);
         }

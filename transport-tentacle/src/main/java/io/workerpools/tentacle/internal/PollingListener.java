@@ -343,7 +343,17 @@ public final class PollingListener implements Closeable {
       s.startHandshake();
       InputStream in = new BufferedInputStream(s.getInputStream());
       OutputStream out = new BufferedOutputStream(s.getOutputStream());
-      String hello = Frames.readLine(in);
+      ProtocolVersions.Line line = ProtocolVersions.parse(Frames.readPreamble(in));
+      java.util.OptionalInt version = ProtocolVersions.CURRENT.choose(line.min(), line.version());
+      if (version.isEmpty()) {
+        String why =
+            ProtocolVersions.CURRENT.noCommonVersion("host", "agent", line.min(), line.version());
+        LOG.warn("refused a polling agent from {}: {}", s.getRemoteSocketAddress(), why);
+        Frames.writeLine(out, ProtocolVersions.CURRENT.error(why));
+        closeQuietly(s);
+        return;
+      }
+      String hello = line.words();
       if (!hello.startsWith("POLL ")) {
         Frames.writeLine(out, Frames.PROTOCOL + " ERROR expected POLL <subscription>");
         closeQuietly(s);
@@ -371,7 +381,8 @@ public final class PollingListener implements Closeable {
         c.close(); // evicted or timed out just as it finished
         return;
       }
-      Frames.writeLine(out, Frames.PROTOCOL + " OK heartbeat=" + heartbeat.toMillis());
+      Frames.writeLine(
+          out, ProtocolVersions.ok(version.getAsInt(), "heartbeat=" + heartbeat.toMillis()));
       all.put(c, sub);
       if (!c.peerThumbprint().equals(bindings.get(sub))) {
         drop(c); // rebound or revoked while it connected
