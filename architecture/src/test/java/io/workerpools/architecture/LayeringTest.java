@@ -59,6 +59,7 @@ class LayeringTest {
     "transport-tentacle",
     "store-jdbc",
     "workerpools-micrometer",
+    "workerpools-spring-boot-starter",
     "examples",
     "benchmarks"
   };
@@ -74,6 +75,7 @@ class LayeringTest {
           Map.entry("io.workerpools.benchmarks", "benchmarks"),
           Map.entry("io.workerpools.reliability", "reliability"),
           Map.entry("io.workerpools.micrometer", "workerpools-micrometer"),
+          Map.entry("io.workerpools.spring", "workerpools-spring-boot-starter"),
           Map.entry("io.workerpools.architecture", "architecture"));
 
   static Path root;

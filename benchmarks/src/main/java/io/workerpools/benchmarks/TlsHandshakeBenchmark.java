@@ -76,6 +76,8 @@ public class TlsHandshakeBenchmark {
   public void setUp() throws Exception {
     home = Files.createTempDirectory("tls-bench");
     host = TentacleCertificate.generate("bench-host");
+    // Trust stored in the home as well (issue 19): each handshake checks the file first.
+    io.workerpools.tentacle.AgentTrust.of(home.resolve("agent")).add(host.thumbprint());
     agent =
         TentacleAgent.builder(home.resolve("agent"))
             .trust(host.thumbprint())
@@ -155,5 +157,15 @@ public class TlsHandshakeBenchmark {
     c.session().invalidate();
     c.close();
     return c.isClosed();
+  }
+
+  /**
+   * The stored-trust check each agent handshake makes since issue 19 (a {@code stat} of {@code
+   * HOME/trusted-hosts}, re-read only when it changed), to compare with the handshake it is part
+   * of, in the same run.
+   */
+  @Benchmark
+  public int storedTrustCheck() {
+    return agent.trustedHosts().size();
   }
 }

@@ -125,7 +125,7 @@ public class WaitingStepsBenchmark {
   /** The default snapshot: counts for all, 1,000 steps and 20 workers per group listed. */
   @Benchmark
   public Object snapshot() {
-    return resolver.waitingSteps();
+    return resolver.waitingSteps(WaitingSteps.Query.DEFAULT);
   }
 
   /** Counts and groups only (no step listed): what a dashboard's summary needs. */

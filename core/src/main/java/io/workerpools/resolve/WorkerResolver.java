@@ -299,17 +299,7 @@ public final class WorkerResolver implements AutoCloseable {
     }
   }
 
-  /** {@link #waitingSteps(WaitingSteps.Query)} with {@link WaitingSteps.Query#DEFAULT}. */
-  public WaitingSteps waitingSteps() {
-    return waitingSteps(WaitingSteps.Query.DEFAULT);
-  }
-
-  /**
-   * "Why is my step waiting?": each waiting step's place in the queue, its pool and how it was
-   * chosen, each worker passed over and why ({@link Rules#passOver}), how long it has waited and
-   * what would unblock it; lists bounded by the query, counts complete. Consistent (taken under the
-   * lock) and cheap: one explanation per (pool, syntax) group per call. Not from a store listener.
-   */
+  /** "Why is my step waiting?": a {@link WaitingSteps} snapshot (see its Javadoc); thread-safe. */
   public WaitingSteps waitingSteps(WaitingSteps.Query query) {
     Objects.requireNonNull(query, "query");
     lock.lock();

@@ -7,12 +7,12 @@ import io.workerpools.dispatch.Step;
 import io.workerpools.dispatch.StepLogLine;
 import io.workerpools.dispatch.StepResult;
 import io.workerpools.dispatch.StepRun;
+import io.workerpools.testing.DockerEngine;
 import io.workerpools.transport.LogLine;
 import io.workerpools.transport.ScriptRequest;
 import io.workerpools.transport.SensitiveMasker;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -23,8 +23,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Container steps on the built-in worker (the local-process transport), against the real Docker
- * engine and an image built locally ({@link DockerFixture}).
+ * Container steps on the built-in worker through the facade (dispatcher, built-in worker, cancel
+ * through the step's run), against the real Docker engine and an image built locally ({@link
+ * DockerEngine}). The transport-level cases (timeout, missing image, ...) are {@link
+ * LocalContainerStepContractTest}'s.
  */
 class BuiltInWorkerContainerTest {
   @TempDir Path dir;
@@ -36,7 +38,7 @@ class BuiltInWorkerContainerTest {
   @AfterEach
   void removeWhatTheTestsLeft() {
     for (String id : executions) {
-      DockerFixture.removeContainersOf(id);
+      DockerEngine.removeContainersOf(id);
     }
   }
 
@@ -63,7 +65,7 @@ class BuiltInWorkerContainerTest {
 
   @Test
   void aStepRunsInItsImageWithItsFilesEnvironmentArgumentsAndExitCode() {
-    String image = DockerFixture.image();
+    String image = DockerEngine.image();
     ScriptRequest r =
         script(
                 "test -d /usr || echo no-usr-here\n"
@@ -92,12 +94,12 @@ class BuiltInWorkerContainerTest {
             "plain=visible secret=" + SensitiveMasker.MASK)
         .noneMatch(l -> l.contains("##wp-container"))
         .noneMatch(l -> l.equals(".wp-container-env"));
-    assertThat(DockerFixture.containersOf(r.executionId())).isEmpty();
+    assertThat(DockerEngine.containersOf(r.executionId())).isEmpty();
   }
 
   @Test
   void aSecretIsNeitherInPsNorInDockerInspectAndCancelRemovesTheContainer() throws Exception {
-    String image = DockerFixture.image();
+    String image = DockerEngine.image();
     String secret = "s3cr3t-" + UUID.randomUUID();
     ScriptRequest r =
         script("echo ready\nwhile :; do sleep 1; done\n", ContainerSpec.of(image))
@@ -106,74 +108,36 @@ class BuiltInWorkerContainerTest {
     try (WorkerPools pools = pools()) {
       StepRun run = pools.start(Step.builder("secret", r).build());
       assertThat(ready.await(60, TimeUnit.SECONDS)).as("ready line; log: " + lines).isTrue();
-      List<String> ids = DockerFixture.containersOf(r.executionId());
+      List<String> ids = DockerEngine.containersOf(r.executionId());
       assertThat(ids).hasSize(1);
-      DockerFixture.Result ps = DockerFixture.run(null, "ps", "-eo", "args");
+      DockerEngine.Result ps = DockerEngine.run(null, "ps", "-eo", "args");
       assertThat(ps.code()).isZero();
       assertThat(ps.out()).contains("docker run").doesNotContain(secret);
-      DockerFixture.Result inspect = DockerFixture.run(null, "docker", "inspect", ids.get(0));
+      DockerEngine.Result inspect = DockerEngine.run(null, "docker", "inspect", ids.get(0));
       assertThat(inspect.code()).isZero();
       assertThat(inspect.out()).contains(r.executionId()).doesNotContain(secret);
       run.cancel();
       StepResult result = run.result().toCompletableFuture().get(60, TimeUnit.SECONDS);
       assertThat(result.status()).as(result.toString()).isEqualTo(StepResult.Status.CANCELLED);
-      assertThat(DockerFixture.containersOf(r.executionId())).isEmpty();
+      assertThat(DockerEngine.containersOf(r.executionId())).isEmpty();
     }
-  }
-
-  @Test
-  void aTimeoutRemovesTheContainer() {
-    String image = DockerFixture.image();
-    ScriptRequest r =
-        script("echo ready\nwhile :; do sleep 1; done\n", ContainerSpec.of(image))
-            .timeout(Duration.ofSeconds(3))
-            .build();
-    StepResult result;
-    try (WorkerPools pools = pools()) {
-      result = pools.run(Step.builder("timeout", r).build());
-    }
-    assertThat(result.status()).as(result.toString()).isEqualTo(StepResult.Status.TIMED_OUT);
-    assertThat(result.message()).contains("container was removed");
-    assertThat(DockerFixture.containersOf(r.executionId())).isEmpty();
-  }
-
-  @Test
-  void aMissingImageCouldNotStartAndNamesTheImage() {
-    DockerFixture.image();
-    ScriptRequest r =
-        script(
-                "echo never",
-                ContainerSpec.builder(DockerFixture.MISSING_IMAGE)
-                    .pullPolicy(ContainerSpec.PullPolicy.NEVER)
-                    .build())
-            .build();
-    StepResult result;
-    try (WorkerPools pools = pools()) {
-      result = pools.run(Step.builder("missing", r).build());
-    }
-    assertThat(result.status()).as(result.toString()).isEqualTo(StepResult.Status.COULD_NOT_START);
-    assertThat(result.message())
-        .contains("'" + DockerFixture.MISSING_IMAGE + "'")
-        .contains("pull policy is NEVER");
-    assertThat(lines).doesNotContain("never");
   }
 
   @Test
   void anImageThatCannotBePulledCouldNotStartAndNamesTheImage() {
-    DockerFixture.image();
-    ScriptRequest r =
-        script("echo never", ContainerSpec.of(DockerFixture.UNPULLABLE_IMAGE)).build();
+    DockerEngine.image();
+    ScriptRequest r = script("echo never", ContainerSpec.of(DockerEngine.UNPULLABLE_IMAGE)).build();
     StepResult result;
     try (WorkerPools pools = pools()) {
       result = pools.run(Step.builder("unpullable", r).build());
     }
     assertThat(result.status()).as(result.toString()).isEqualTo(StepResult.Status.COULD_NOT_START);
     assertThat(result.message())
-        .contains("'" + DockerFixture.UNPULLABLE_IMAGE + "'")
+        .contains("'" + DockerEngine.UNPULLABLE_IMAGE + "'")
         .contains("could not be pulled");
   }
 
   private static String uid() {
-    return DockerFixture.run(null, "id", "-u").out();
+    return DockerEngine.run(null, "id", "-u").out();
   }
 }

@@ -13,6 +13,7 @@ import io.workerpools.model.ScriptSyntax;
 import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
 import io.workerpools.resolve.PassedOver;
+import io.workerpools.testing.DockerEngine;
 import io.workerpools.transport.HealthCheckRequest;
 import io.workerpools.transport.LogSink;
 import io.workerpools.transport.ScriptExecution;
@@ -79,7 +80,7 @@ class ContainerEnginePassOverTest {
   @Test
   void aWorkerWithoutAnEngineIsPassedOverWithTheReasonAndOneWithAnEngineTakesTheStep()
       throws Exception {
-    String image = DockerFixture.image();
+    String image = DockerEngine.image();
     Worker bare =
         Worker.builder("bare")
             .name("bare")
@@ -143,7 +144,7 @@ class ContainerEnginePassOverTest {
       assertThat(ran.status()).as(ran.toString()).isEqualTo(StepResult.Status.SUCCEEDED);
       assertThat(ran.worker()).hasValue(WorkerId.of("equipped"));
     } finally {
-      DockerFixture.removeContainersOf(id + "-2");
+      DockerEngine.removeContainersOf(id + "-2");
     }
   }
 }

@@ -46,7 +46,7 @@ class WaitingStepsTest {
               Duration.ofHours(1));
       f.time.advance(Duration.ofSeconds(5));
 
-      WaitingSteps snap = r.waitingSteps();
+      WaitingSteps snap = r.waitingSteps(WaitingSteps.Query.DEFAULT);
       assertThat(snap.total()).isEqualTo(2);
       assertThat(snap.omitted()).isZero();
       assertThat(snap.groups()).hasSize(1);
@@ -88,12 +88,12 @@ class WaitingStepsTest {
       // The lease ends: the first waiter is served and leaves the snapshot.
       held.close();
       Fixture.awaitUntil("a served", a::isDone);
-      WaitingSteps after = r.waitingSteps();
+      WaitingSteps after = r.waitingSteps(WaitingSteps.Query.DEFAULT);
       assertThat(after.steps()).extracting(WaitingSteps.Step::stepId).containsExactly("b");
       assertThat(after.steps().get(0).position()).isEqualTo(1);
       a.join().close();
       Fixture.awaitUntil("b served", b::isDone);
-      assertThat(r.waitingSteps().total()).isZero();
+      assertThat(r.waitingSteps(WaitingSteps.Query.DEFAULT).total()).isZero();
       b.join().close();
     }
   }

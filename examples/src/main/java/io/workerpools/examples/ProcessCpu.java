@@ -64,11 +64,17 @@ final class ProcessCpu {
     try {
       stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"), StandardCharsets.UTF_8);
     } catch (IOException e) {
-      return 0; // exited between listing and reading: its CPU is in its parent's cutime by now
+      return 0; // gone: readings are taken when no step process starts or ends (see settle)
     }
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so count fields from the
-    // last ')'. Fields 14-17 (1-based) are utime, stime, cutime, cstime; field 3 is the first
-    // after.
+    return ticksOf(stat);
+  }
+
+  /**
+   * {@code utime + stime + cutime + cstime} from the text of a {@code /proc/<pid>/stat}: "pid
+   * (comm) state ppid ...". The command name may hold spaces and parentheses, so fields are counted
+   * from the last ')': fields 14-17 (1-based) are utime, stime, cutime, cstime.
+   */
+  static long ticksOf(String stat) {
     String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
     return Long.parseLong(f[11])
         + Long.parseLong(f[12])

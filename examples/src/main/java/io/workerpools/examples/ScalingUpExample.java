@@ -6,9 +6,11 @@ import io.workerpools.dispatch.StepResult;
 import io.workerpools.health.HealthPolicy;
 import io.workerpools.model.Endpoint;
 import io.workerpools.model.HealthReport;
+import io.workerpools.model.PoolId;
 import io.workerpools.model.StepRequirements;
 import io.workerpools.model.Worker;
 import io.workerpools.model.WorkerId;
+import io.workerpools.model.WorkerPool;
 import io.workerpools.tentacle.AgentProcess;
 import io.workerpools.tentacle.TentacleCertificate;
 import io.workerpools.tentacle.TentacleTransport;
@@ -221,6 +223,34 @@ public final class ScalingUpExample {
       for (int i = 0; i < agents.size(); i++) {
         agentPids.put(WorkerId.of("cloud-" + (i + 1)), agents.get(i).process().pid());
       }
+      // Enrolled first in a standby pool, where they serve nothing but are health-checked (all at
+      // once: each first check is a cold TLS handshake). Joining the default pool later is a
+      // configuration change: their health is kept.
+      pools.store().putPool(WorkerPool.of("standby", "enrolled agents, not serving yet"));
+      List<Worker> enrolled = new ArrayList<>();
+      for (int i = 0; i < agents.size(); i++) {
+        String id = "cloud-" + (i + 1);
+        enrolled.add(
+            Worker.builder(id)
+                .endpoint(
+                    Endpoint.of(
+                        TentacleTransport.POLLING,
+                        "poll://" + id,
+                        Map.of("thumbprint", agents.get(i).thumbprint())))
+                .pool("standby")
+                .maxConcurrentSteps(1)
+                .build());
+      }
+      enrolled.forEach(pools.store()::putWorker);
+      List<CompletableFuture<HealthReport>> checks =
+          enrolled.stream().map(w -> pools.health().check(w.id()).toCompletableFuture()).toList();
+      for (int i = 0; i < checks.size(); i++) {
+        out.println(
+            "  "
+                + enrolled.get(i).id()
+                + " enrolled in pool standby: "
+                + checks.get(i).get(60, TimeUnit.SECONDS).status());
+      }
       Measure measure = new Measure(pools, agents);
 
       Batch builtIn = batch(pools, config, measure, "built-in worker", 0);
@@ -228,22 +258,10 @@ public final class ScalingUpExample {
       int inPool = 0;
       for (int n : config.agentCounts()) {
         for (; inPool < n; inPool++) {
-          AgentProcess a = agents.get(inPool);
-          String id = "cloud-" + (inPool + 1);
-          Worker w =
-              Worker.builder(id)
-                  .endpoint(
-                      Endpoint.of(
-                          TentacleTransport.POLLING,
-                          "poll://" + id,
-                          Map.of("thumbprint", a.thumbprint())))
-                  .pool("default") // the default pool: the steps do not change
-                  .maxConcurrentSteps(1)
-                  .build();
+          // Into the default pool: the steps do not change.
+          Worker w = enrolled.get(inPool).toBuilder().pools(List.of(PoolId.of("default"))).build();
           pools.store().putWorker(w);
-          HealthReport h =
-              pools.health().check(w.id()).toCompletableFuture().get(60, TimeUnit.SECONDS);
-          out.println("  " + id + " joined the default pool: " + h.status());
+          out.println("  " + w.id() + " joined the default pool");
         }
         withWorkers.add(batch(pools, config, measure, n + (n == 1 ? " agent" : " agents"), n));
       }

@@ -36,6 +36,7 @@ public final class PostgresExtension implements BeforeAllCallback, ParameterReso
   private record Stopper(PostgresCluster cluster) implements AutoCloseable {
     @Override
     public void close() {
+      TestPools.closeAll();
       cluster.close();
     }
   }

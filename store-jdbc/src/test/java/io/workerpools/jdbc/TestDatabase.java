@@ -16,7 +16,7 @@ public record TestDatabase(PostgresCluster cluster, String name, DataSource data
    * connection pool (as a host would hand it).
    */
   public JdbcInfrastructureStore newStore(String nodeId) {
-    return JdbcInfrastructureStore.builder(new TestPool(dataSource))
+    return JdbcInfrastructureStore.builder(TestPools.of(dataSource))
         .createSchemaIfMissing(true)
         .pollInterval(java.time.Duration.ofMillis(20))
         .nodeId(nodeId)

@@ -127,16 +127,19 @@ public final class WorkerPoolsMetrics implements MeterBinder, AutoCloseable {
   }
 
   /**
-   * Registers the meters and starts feeding them. Bind once: to publish to several registries, bind
-   * to a {@code CompositeMeterRegistry}.
+   * Registers the meters and starts feeding them. Bind to one registry: to publish to several, bind
+   * to a {@code CompositeMeterRegistry}. Binding again to the same registry does nothing.
    *
-   * @throws IllegalStateException if already bound or closed
+   * @throws IllegalStateException if bound to another registry already, or closed
    */
   @Override
   public synchronized void bindTo(MeterRegistry registry) {
     Objects.requireNonNull(registry, "registry");
     if (closed) {
       throw new IllegalStateException("these WorkerPools metrics are closed; make new ones");
+    }
+    if (this.registry == registry) {
+      return; // bound already (Spring Boot binds MeterBinder beans a host may have bound too)
     }
     if (this.registry != null) {
       throw new IllegalStateException(

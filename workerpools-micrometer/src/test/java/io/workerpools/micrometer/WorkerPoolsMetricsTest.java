@@ -58,6 +58,9 @@ class WorkerPoolsMetricsTest {
                     .interpreter(ScriptSyntax.PYTHON, "python-that-is-not-installed")
                     .build())
             .build();
+    // Bound before the workers come, so that it hears their first health checks.
+    metrics = WorkerPoolsMetrics.builder(pools).snapshotMaxAge(Duration.ZERO).build();
+    metrics.bindTo(registry);
     pools.store().putPool(WorkerPool.of("linux", "Linux"));
     pools.store().putPool(WorkerPool.of("gone", "Unreachable"));
     pools
@@ -72,8 +75,6 @@ class WorkerPoolsMetricsTest {
         .store()
         .putWorker(
             Worker.builder("w2").endpoint(Endpoint.of("nowhere", "x:1")).pool("gone").build());
-    metrics = WorkerPoolsMetrics.builder(pools).snapshotMaxAge(Duration.ZERO).build();
-    metrics.bindTo(registry);
   }
 
   @AfterEach
@@ -307,6 +308,11 @@ class WorkerPoolsMetricsTest {
     assertThat(registry.find(WorkerPoolsMetrics.LEASES_ACTIVE).tag("pool", "mac").gauge()).isNull();
     assertThat(registry.find(WorkerPoolsMetrics.WORKERS).tag("pool", "mac").gauges()).isEmpty();
 
+    int meters = registry.getMeters().size();
+    metrics.bindTo(registry);
+    assertThat(registry.getMeters())
+        .as("binding to the same registry again: nothing")
+        .hasSize(meters);
     assertThatThrownBy(() -> metrics.bindTo(new SimpleMeterRegistry()))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("already bound")

@@ -4,7 +4,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 
 /** One daemon timer thread for deadlines of callers that bring no scheduler of their own. */
-final class SharedTimer {
+public final class SharedTimer {
   private static final ScheduledThreadPoolExecutor TIMER;
 
   static {
@@ -21,7 +21,8 @@ final class SharedTimer {
 
   private SharedTimer() {}
 
-  static ScheduledExecutorService get() {
+  /** The shared timer. */
+  public static ScheduledExecutorService get() {
     return TIMER;
   }
 }

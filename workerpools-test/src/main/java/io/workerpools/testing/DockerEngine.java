@@ -1,5 +1,6 @@
-package io.workerpools.container;
+package io.workerpools.testing;
 
+import io.workerpools.container.ContainerSpec;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -14,10 +15,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * The real Docker engine the container tests use, and the small image they build on it without
  * pulling anything: a root filesystem holding a static busybox, imported as {@value #IMAGE}. A test
- * that finds no engine fails (it never skips) with a message that says how to get one. Used by the
- * SSH and Tentacle modules' tests too (through core's test jar).
+ * that finds no engine fails (it never skips) with a message that says how to get one. Core's
+ * tests, the SSH and Tentacle modules' tests and a host's own tests use it alike.
  */
-public final class DockerFixture {
+public final class DockerEngine {
   /** The test image: busybox only (no bash: scripts run with {@code sh}). */
   public static final String IMAGE = "wp-containers-busybox:1";
 
@@ -35,7 +36,7 @@ public final class DockerFixture {
 
   private static volatile boolean ready;
 
-  private DockerFixture() {}
+  private DockerEngine() {}
 
   /** Fails the calling test unless an engine answers and the test image exists (building it). */
   public static synchronized String image() {
