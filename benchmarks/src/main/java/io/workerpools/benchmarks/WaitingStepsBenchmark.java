@@ -34,7 +34,7 @@ import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * "Why is my step waiting?" at UI scale: {@link WorkerResolver#waitingSteps()} with {@code waiting}
+ * "Why is my step waiting?" at UI scale: {@link WorkerResolver#waitingSteps} with {@code waiting}
  * steps queued over 10 pools of 100 workers (every worker at its cap of one lease, 10% of them
  * unavailable; half run bash only, half bash and python; steps ask for bash or python in turn, so
  * 20 groups).
