@@ -112,8 +112,10 @@ public final class AgentProcess implements AutoCloseable {
             hostThumbprint,
             "--connections",
             Integer.toString(connections),
-            "--backoff-ms",
-            "200,2000"));
+            "--backoff-min",
+            "200ms",
+            "--backoff-max",
+            "2s"));
   }
 
   /**

@@ -199,8 +199,8 @@ public final class TentacleCertificate {
           field,
           "'"
               + thumbprint
-              + "' is not a SHA-256 thumbprint: expected 64 hex digits (run the agent's 'cert'"
-              + " command to show it)");
+              + "' is not a SHA-256 thumbprint: expected 64 hex digits (an agent's 'show-thumbprint'"
+              + " command prints its own)");
     }
     return t;
   }

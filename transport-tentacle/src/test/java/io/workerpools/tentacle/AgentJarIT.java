@@ -53,18 +53,51 @@ class AgentJarIT {
                   n.startsWith("com/google/")
                       || n.startsWith("org/yaml/")
                       || n.startsWith("org/apache/commons/exec/")
-                      || n.startsWith("com/fasterxml/jackson/dataformat/yaml/"))
+                      || n.startsWith("com/fasterxml/jackson/dataformat/yaml/")
+                      || n.startsWith("org/slf4j/simple/"))
           .forEach(unwanted::add);
     }
-    assertThat(unwanted).as("Guava, SnakeYAML, Commons Exec, Jackson YAML").isEmpty();
+    assertThat(unwanted)
+        .as("Guava, SnakeYAML, Commons Exec, Jackson YAML, a second SLF4J binding")
+        .isEmpty();
   }
 
   @Test
   void helpRunsFromTheJarAndListsTheCommands(@TempDir Path dir) throws Exception {
+    String text = runJar(dir, "--help");
+    assertThat(text)
+        .contains("Usage: workerpools-agent")
+        .contains("new-certificate")
+        .contains("listen")
+        .contains("poll")
+        .contains("service")
+        .contains("Exit codes:");
+  }
+
+  @Test
+  void versionComesFromTheJarsManifest(@TempDir Path dir) throws Exception {
+    String text = runJar(dir, "--version");
+    assertThat(text.lines().findFirst().orElse(""))
+        .isEqualTo("workerpools-agent " + System.getProperty("project.version"));
+  }
+
+  @Test
+  void theJarLogsThroughTheAgentsOwnBindingWithoutSlf4jWarnings(@TempDir Path dir)
+      throws Exception {
+    // A bad value makes the agent fail after logging is set up; SLF4J must not print its
+    // "no providers" or "multiple providers" warnings (the jar holds exactly the agent's binding).
+    String text = runJar(dir, "--home", dir.resolve("h").toString(), "show-config");
+    assertThat(text).doesNotContain("SLF4J").contains("# home: " + dir.resolve("h"));
+  }
+
+  private static String runJar(Path dir, String... args) throws Exception {
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
     Path out = dir.resolve("out.txt");
+    List<String> cmd =
+        new ArrayList<>(List.of(java.toString(), "-jar", JAR.toAbsolutePath().toString()));
+    cmd.addAll(List.of(args));
     Process p =
-        new ProcessBuilder(java.toString(), "-jar", JAR.toAbsolutePath().toString(), "--help")
+        new ProcessBuilder(cmd)
             .directory(dir.toFile())
             .redirectErrorStream(true)
             .redirectOutput(out.toFile())
@@ -74,12 +107,8 @@ class AgentJarIT {
       p.destroyForcibly();
     }
     String text = Files.readString(out, StandardCharsets.UTF_8);
-    assertThat(ended).as("--help ends within 60 s; printed: %s", text).isTrue();
+    assertThat(ended).as("%s ends within 60 s; printed: %s", args, text).isTrue();
     assertThat(p.exitValue()).as("exit code; printed: %s", text).isZero();
-    assertThat(text)
-        .contains("Usage: java -jar workerpools-agent.jar")
-        .contains("listen")
-        .contains("poll")
-        .contains("--bind");
+    return text;
   }
 }

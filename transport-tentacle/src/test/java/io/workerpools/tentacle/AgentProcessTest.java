@@ -47,13 +47,10 @@ class AgentProcessTest {
   }
 
   @Test
-  void theCommandLineExplainsItselfAndKeepsItsCertificate() throws Exception {
-    assertThat(runCli(home, "--help"))
-        .anyMatch(l -> l.contains("listen --port N --trust THUMBPRINT"))
-        .anyMatch(l -> l.contains("--shutdown finish|cancel"))
-        .contains("exit=0");
-    // The certificate is reused by later starts: the restart test checks the same thumbprint.
-    List<String> first = runCli(home, "cert");
+  void theCertificateIsKeptAndAnAgentThatTrustsNoHostRefusesToStart() throws Exception {
+    // The command line itself is tested in cli.AgentCliTest. The certificate is reused by later
+    // starts: the restart test checks the same thumbprint.
+    List<String> first = runCli(home, "new-certificate");
     assertThat(first.get(0)).matches("thumbprint: [0-9A-F]{64}");
     assertThat(first.get(0))
         .isEqualTo(
