@@ -41,7 +41,7 @@ public final class ContainerRoundTripHarness {
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 20;
     String image = args.length > 1 ? args[1] : "wp-containers-busybox:1";
     System.out.println("load average at the start: " + loadAverage());
-    if (bare(image) != 0) {
+    if (bare(image, "") != 0) {
       throw new IllegalStateException(
           "docker run --rm -i "
               + image
