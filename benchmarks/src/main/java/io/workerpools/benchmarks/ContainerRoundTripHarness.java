@@ -24,8 +24,10 @@ import java.util.concurrent.TimeUnit;
  * true}, end to end through the facade (resolve, lease, wrapper script, {@code docker run},
  * result), on the built-in worker and on a listening agent (a real agent process over mutual TLS on
  * 127.0.0.1), against a bare {@code docker run --rm -i IMAGE true} started from the shell, in one
- * run, interleaved round by round so that machine noise hits all three alike. Prints medians and
- * ratios (goal: ≤ 1.1× bare).
+ * run, interleaved round by round so that machine noise hits all of them alike. Prints medians and
+ * ratios (goal: ≤ 1.1× bare). A second baseline adds {@code --network none}, which every container
+ * step gets by default: on an engine started with {@code --bridge=none} the bare run sets up no
+ * network at all, so the plain baseline is cheaper than any isolated container.
  *
  * <p>Run: {@code java -cp benchmarks/target/benchmarks.jar
  * io.workerpools.benchmarks.ContainerRoundTripHarness [rounds=20] [image=wp-containers-busybox:1]}.
@@ -39,7 +41,7 @@ public final class ContainerRoundTripHarness {
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 20;
     String image = args.length > 1 ? args[1] : "wp-containers-busybox:1";
     System.out.println("load average at the start: " + loadAverage());
-    if (bare(image) != 0) {
+    if (bare(image, "") != 0) {
       throw new IllegalStateException(
           "docker run --rm -i "
               + image
@@ -66,11 +68,16 @@ public final class ContainerRoundTripHarness {
       viaAgent.store().putWorker(w);
       viaAgent.health().check(w.id()).toCompletableFuture().get(60, TimeUnit.SECONDS);
       long[] bare = new long[rounds];
+      long[] bareNone = new long[rounds];
       long[] local = new long[rounds];
       long[] remote = new long[rounds];
       for (int i = -3; i < rounds; i++) { // three warm-up rounds
+        long tn = System.nanoTime();
+        if (bare(image, "--network none") != 0) {
+          throw new IllegalStateException("bare docker run --network none failed");
+        }
         long t0 = System.nanoTime();
-        if (bare(image) != 0) {
+        if (bare(image, "") != 0) {
           throw new IllegalStateException("bare docker run failed");
         }
         long t1 = System.nanoTime();
@@ -80,16 +87,25 @@ public final class ContainerRoundTripHarness {
         long t3 = System.nanoTime();
         if (i >= 0) {
           bare[i] = t1 - t0;
+          bareNone[i] = t0 - tn;
           local[i] = t2 - t1;
           remote[i] = t3 - t2;
         }
       }
       double b = median(bare);
+      double bn = median(bareNone);
       double l = median(local);
       double r = median(remote);
       System.out.printf("bare docker run --rm -i %s true: p50 %.1f ms%n", image, b / 1e6);
-      System.out.printf("container step, built-in worker:  p50 %.1f ms (%.2fx)%n", l / 1e6, l / b);
-      System.out.printf("container step, listening agent: p50 %.1f ms (%.2fx)%n", r / 1e6, r / b);
+      System.out.printf(
+          "bare docker run --rm -i --network none %s true: p50 %.1f ms (%.2fx)%n",
+          image, bn / 1e6, bn / b);
+      System.out.printf(
+          "container step, built-in worker:  p50 %.1f ms (%.2fx bare, %.2fx bare --network none)%n",
+          l / 1e6, l / b, l / bn);
+      System.out.printf(
+          "container step, listening agent: p50 %.1f ms (%.2fx bare, %.2fx bare --network none)%n",
+          r / 1e6, r / b, r / bn);
     } finally {
       deleteTree(home.toFile());
     }
@@ -107,9 +123,9 @@ public final class ContainerRoundTripHarness {
     }
   }
 
-  private static int bare(String image) throws Exception {
+  private static int bare(String image, String options) throws Exception {
     Process p =
-        new ProcessBuilder("sh", "-c", "docker run --rm -i \"$0\" true", image)
+        new ProcessBuilder("sh", "-c", "docker run --rm -i " + options + " \"$0\" true", image)
             .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
             .redirectOutput(ProcessBuilder.Redirect.DISCARD)
             .redirectError(ProcessBuilder.Redirect.INHERIT)

@@ -104,6 +104,11 @@ public class JdbcLeaseBenchmark {
           "CREATE TABLE wp_bench_slots (worker_id text NOT NULL, slot integer NOT NULL,"
               + " lease_id text, PRIMARY KEY (worker_id, slot))");
       cluster.execute(database, "CREATE INDEX ON wp_bench_slots (lease_id)");
+      cluster.execute(
+          database,
+          "CREATE TABLE wp_bench_floor (worker_id text PRIMARY KEY, active integer NOT NULL,"
+              + " cap integer NOT NULL)");
+      cluster.execute(database, "INSERT INTO wp_bench_floor SELECT id, 0, 1 FROM wp_workers");
       cluster.execute(database, "INSERT INTO wp_bench_slots SELECT id, 0, NULL FROM wp_workers");
     }
 
@@ -186,6 +191,54 @@ public class JdbcLeaseBenchmark {
   @Threads(4)
   public String jdbcUpdate4Nodes(Node n) {
     return roundTrip(n.store, n.holder, n.seq++);
+  }
+
+  /**
+   * The floor of issue 24's ratio: what a lease needs at the database's minimum, one conditional
+   * {@code UPDATE} to grant (a counter under its cap) and one to release, with the store's round
+   * trip shape (a random worker of 4 capped at 1, the next on refusal), on the same pools.
+   */
+  @Benchmark
+  @Threads(1)
+  public int jdbcFloorUpdates1Node(Node n) throws SQLException {
+    return Floor.roundTrip(n.pool);
+  }
+
+  @Benchmark
+  @Threads(4)
+  public int jdbcFloorUpdates4Nodes(Node n) throws SQLException {
+    return Floor.roundTrip(n.pool);
+  }
+
+  /** The two bare statements. */
+  static final class Floor {
+    static final String GRANT =
+        "UPDATE wp_bench_floor SET active = active + 1 WHERE worker_id = ? AND active < cap";
+    static final String RELEASE =
+        "UPDATE wp_bench_floor SET active = active - 1 WHERE worker_id = ? AND active > 0";
+
+    private Floor() {}
+
+    static int roundTrip(DataSource ds) throws SQLException {
+      int w = ThreadLocalRandom.current().nextInt(WORKERS);
+      for (int attempt = 0; ; attempt++) {
+        String worker = IDS[(w + attempt) % WORKERS].value();
+        if (run(ds, GRANT, worker) == 1) {
+          if (run(ds, RELEASE, worker) != 1) {
+            throw new IllegalStateException("no slot to give back on " + worker);
+          }
+          return attempt;
+        }
+      }
+    }
+
+    private static int run(DataSource ds, String sql, String worker) throws SQLException {
+      try (Connection c = ds.getConnection();
+          PreparedStatement ps = c.prepareStatement(sql)) {
+        ps.setString(1, worker);
+        return ps.executeUpdate();
+      }
+    }
   }
 
   /** The floor: two trivial statements (a round trip is two), same pool, same server. */

@@ -466,6 +466,10 @@ final class ResolverView {
     return builtInEnabled;
   }
 
+  boolean poolExists(PoolId pool) {
+    return pools.containsKey(pool);
+  }
+
   PoolIndex index(PoolId pool) {
     return indexes.get(pool);
   }

@@ -50,15 +50,9 @@ public final class Rules {
     return defaultPool;
   }
 
-  /** How {@link #poolOf} chose, in words for explanations. */
+  /** How {@link #poolOf} chose, in words for explanations; see {@link PoolChoice}. */
   public static String poolChoice(StepRequirements step) {
-    if (step.pool().isPresent()) {
-      return "named by the step";
-    }
-    if (step.targetDefaultPool().isPresent()) {
-      return "the default pool of the step's target";
-    }
-    return "the default pool, as the step names none";
+    return PoolChoice.of(step).description();
   }
 
   // ---- rule 1 ----

@@ -4,7 +4,9 @@ import io.workerpools.ClosedException;
 import io.workerpools.lease.WorkerLease;
 import io.workerpools.model.StepRequirements;
 import io.workerpools.resolve.internal.WaitQueue;
+import io.workerpools.time.TimeSource;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -12,6 +14,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 
 /**
  * Callers waiting for a worker, served first come first served when a store event may have made
@@ -24,13 +27,16 @@ final class StepWaiters {
   private final ClaimLoop claims;
   private final EventInbox lock;
   private final ScheduledExecutorService scheduler;
+  private final TimeSource time;
   private final AtomicBoolean pumpScheduled = new AtomicBoolean();
   private volatile boolean closed;
 
-  StepWaiters(ClaimLoop claims, EventInbox lock, ScheduledExecutorService scheduler) {
+  StepWaiters(
+      ClaimLoop claims, EventInbox lock, ScheduledExecutorService scheduler, TimeSource time) {
     this.claims = claims;
     this.lock = lock;
     this.scheduler = scheduler;
+    this.time = time;
   }
 
   /** A lease granted to a waiter, to hand over once the lock is let go. */
@@ -40,12 +46,25 @@ final class StepWaiters {
     final StepRequirements requirements;
     final String stepId;
     final CompletableFuture<WorkerLease> future = new CompletableFuture<>();
+
+    /** When it started waiting: wall clock (shown) and monotonic (for how long). */
+    final Instant since;
+
+    final long sinceNanos;
+
     volatile ScheduledFuture<?> timeout;
 
-    Waiter(StepRequirements requirements, String stepId) {
+    Waiter(StepRequirements requirements, String stepId, Instant since, long sinceNanos) {
       this.requirements = requirements;
       this.stepId = stepId;
+      this.since = since;
+      this.sinceNanos = sinceNanos;
     }
+  }
+
+  /** The resolver's clock, which waiters' times are read from. */
+  TimeSource time() {
+    return time;
   }
 
   int sizeLocked() {
@@ -56,10 +75,20 @@ final class StepWaiters {
     return queue.isEmpty();
   }
 
+  /** Hands each waiter still waiting to {@code each}, in queue order. */
+  void forEachLocked(Consumer<Waiter> each) {
+    queue.forEach(
+        w -> {
+          if (!w.future.isDone()) {
+            each.accept(w);
+          }
+        });
+  }
+
   /** Queues a caller until it is served or {@code maxWait} passes. */
   CompletableFuture<WorkerLease> enqueueLocked(
       StepRequirements requirements, String stepId, Duration maxWait) {
-    Waiter w = new Waiter(requirements, stepId);
+    Waiter w = new Waiter(requirements, stepId, time.now(), time.nanoTime());
     queue.add(w);
     w.timeout =
         scheduler.schedule(() -> expire(w), Math.max(1, maxWait.toNanos()), TimeUnit.NANOSECONDS);

@@ -102,7 +102,7 @@ public final class WorkerResolver implements AutoCloseable {
       this.ownsScheduler = false;
     }
     this.claims = new ClaimLoop(store, b.time, nodeId, leaseTtl, b.strategy, view, lock);
-    this.waiters = new StepWaiters(claims, lock, scheduler);
+    this.waiters = new StepWaiters(claims, lock, scheduler, b.time);
     this.idle = new IdleWatchers(scheduler);
     lock.lock();
     try {
@@ -294,6 +294,17 @@ public final class WorkerResolver implements AutoCloseable {
     lock.lock();
     try {
       return waiters.sizeLocked();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** "Why is my step waiting?": a {@link WaitingSteps} snapshot (see its Javadoc); thread-safe. */
+  public WaitingSteps waitingSteps(WaitingSteps.Query query) {
+    Objects.requireNonNull(query, "query");
+    lock.lock();
+    try {
+      return WaitingSnapshot.take(view, waiters, query);
     } finally {
       lock.unlock();
     }

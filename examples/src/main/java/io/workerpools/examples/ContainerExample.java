@@ -1,71 +1,63 @@
 package io.workerpools.examples;
 
 import io.workerpools.WorkerPools;
+import io.workerpools.container.ContainerSpec;
 import io.workerpools.dispatch.Step;
 import io.workerpools.dispatch.StepResult;
-import io.workerpools.model.HealthReport;
 import io.workerpools.model.ScriptSyntax;
-import io.workerpools.model.StepRequirements;
-import io.workerpools.model.Worker;
-import io.workerpools.model.WorkerPool;
 import io.workerpools.transport.ScriptRequest;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 /**
- * A custom transport in use: a pool of container workers served by {@link ContainerTransport}, next
- * to the built-in worker. A step of that pool runs in a fresh container of the worker's image, its
- * script on the container's stdin, its secret masked in the log.
+ * An execution container: a step that names an image runs inside a container of it on its worker
+ * (here the built-in worker, as the default pool is empty), through the worker's own {@code
+ * docker}. Its script and its secret reach the container as files in the mounted working directory,
+ * never on a command line; its argument is data; its output is masked.
  *
  * <pre>
- * java -cp examples/target/workerpools-demo.jar io.workerpools.examples.ContainerExample [docker|podman|CLI path] [image]
+ * java -cp examples/target/workerpools-demo.jar io.workerpools.examples.ContainerExample [image]
  * </pre>
  *
- * <p>Its test runs it with a stand-in for the container CLI (there is no container engine on the
- * build machines); see {@link ContainerTransport} for what that does and does not prove.
+ * <p>The image must have {@code /bin/sh} (the default {@code debian:12} is pulled if missing).
+ * Needs a running Docker engine; see {@code docs/containers.md}.
  */
 public final class ContainerExample {
   private ContainerExample() {}
 
   public static void main(String[] args) throws Exception {
-    String cli = args.length > 0 ? args[0] : "docker";
-    String image = args.length > 1 ? args[1] : "ubuntu:24.04";
-    StepResult r = run(cli, image, System.out);
+    String image = args.length > 0 ? args[0] : "debian:12";
+    StepResult r = run(image, ContainerSpec.PullPolicy.IF_MISSING, System.out);
     System.exit(r.succeeded() ? 0 : 1);
   }
 
-  /** Runs one step in a container through {@code cli}; prints what happened to {@code out}. */
-  static StepResult run(String cli, String image, PrintStream out) throws Exception {
-    try (WorkerPools pools =
-        WorkerPools.builder().transport(ContainerTransport.builder().cli(cli).build()).build()) {
-      // A pool of container workers. One worker per image; each step gets a fresh container.
-      pools.store().putPool(WorkerPool.of("containers", "Container workers"));
-      Worker worker = ContainerTransport.worker("ubuntu", image).pool("containers").build();
-      pools.store().putWorker(worker);
-      // A worker gets work once it has been checked healthy: here, "<cli> version" answered.
-      HealthReport health =
-          pools.health().check(worker.id()).toCompletableFuture().get(30, TimeUnit.SECONDS);
-      out.println("worker " + worker.id() + " is " + health.status() + ": " + health.message());
-
+  /** Runs one step in a container of {@code image}; prints what happened to {@code out}. */
+  static StepResult run(String image, ContainerSpec.PullPolicy pull, PrintStream out) {
+    try (WorkerPools pools = WorkerPools.create()) {
       ScriptRequest script =
           ScriptRequest.builder(
                   ScriptSyntax.BASH,
                   String.join(
                       "\n",
-                      "echo \"building '$1' on $HOSTNAME\"",
+                      "echo \"building '$1' in $(pwd) as uid $(id -u)\"",
                       "cat version.txt",
                       "echo \"using token $API_TOKEN\""))
               .argument("web app; rm -rf /") // data: never seen by a shell as a command
-              .file("version.txt", "1.4.2\n".getBytes(java.nio.charset.StandardCharsets.UTF_8))
-              .sensitiveEnv("API_TOKEN", "tok-8c1f2e9a77") // masked in every log line
-              .timeout(Duration.ofMinutes(10))
+              .file("version.txt", "1.4.2\n".getBytes(StandardCharsets.UTF_8))
+              .sensitiveEnv("API_TOKEN", "tok-8c1f2e9a77") // never in ps, docker inspect or logs
+              .timeout(Duration.ofMinutes(10)) // the container is removed if it runs longer
+              .container(
+                  ContainerSpec.builder(image)
+                      .pullPolicy(pull)
+                      .memoryBytes(256L << 20)
+                      .cpus(1)
+                      .build()) // network: none, unless hostNetwork() or network(name)
               .build();
-      Step step =
-          Step.builder("build-7", script)
-              .requirements(StepRequirements.inPool("containers"))
-              .build();
-      StepResult r = pools.run(step, line -> out.println("  " + line.prefixedText()));
+      StepResult r =
+          pools.run(
+              Step.builder("build-7", script).build(),
+              line -> out.println("  " + line.prefixedText()));
       out.println(r);
       return r;
     }

@@ -128,6 +128,8 @@ class StoredTrustTest {
             .pollingListener(new InetSocketAddress("127.0.0.1", 0))
             .collectTimeout(Duration.ofSeconds(10))
             .retryWindow(Duration.ofSeconds(2))
+            // An idle polling connection's end is seen by the host at its next heartbeat.
+            .heartbeat(Duration.ofMillis(500))
             .build()) {
       host.registerPollingAgent("sub-trust", agentThumb);
       // Started trusting another host by flag: the polling host is trusted only through the file.
@@ -146,6 +148,12 @@ class StoredTrustTest {
         assertThat(lines.texts()).contains("trusted");
 
         trust.remove(STORED_HOST.thumbprint());
+        awaitUntil(
+            Duration.ofSeconds(10),
+            () ->
+                agent.output().stream()
+                    .anyMatch(l -> l.contains("closed 2 connection(s) of hosts no longer trusted")),
+            "the agent cuts both polling connections");
         awaitUntil(
             Duration.ofSeconds(10),
             () -> host.pollingConnections("sub-trust") == 0,

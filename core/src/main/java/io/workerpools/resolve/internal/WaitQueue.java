@@ -86,6 +86,11 @@ public final class WaitQueue<T> {
     return n;
   }
 
+  /** Hands every waiter to {@code each} in arrival order, leaving the queue as it is. */
+  public void forEach(java.util.function.Consumer<? super T> each) {
+    queue.forEach(each);
+  }
+
   /**
    * Takes the first waiter that has not given up, or null: a turn given strictly in arrival order.
    * Waiters that gave up, met on the way, leave the queue and are handed to {@code dropped}.

@@ -28,6 +28,7 @@ import picocli.CommandLine.Spec;
       ShowThumbprintCommand.class,
       ShowConfigCommand.class,
       ConfigureCommand.class,
+      EnrolCommand.class,
       RunCommand.Listen.class,
       RunCommand.Poll.class,
       ServiceCommand.class,

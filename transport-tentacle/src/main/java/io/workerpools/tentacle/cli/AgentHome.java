@@ -197,7 +197,7 @@ public final class AgentHome {
             + fix);
   }
 
-  /** This process's user id (0 on a system without {@code /proc}). */
+  /** This process's user id (-1 on a system without {@code /proc}: treated as not root). */
   static int currentUid() throws IOException {
     Path self = Path.of("/proc/self");
     if (!Files.exists(self)) {

@@ -81,7 +81,12 @@ public final class HealthProbe {
                                 ? unavailable(t0, "health script: " + e.getMessage())
                                 : verdict.report(r, connectivity, Instant.now(), latency)));
           } catch (PeerConnection.PeerAuthenticationFailure e) {
-            f.complete(unavailable(t0, "authentication failed: " + e.getMessage()));
+            f.complete(
+                unavailable(
+                    t0,
+                    e instanceof PeerConnection.PeerRefusal
+                        ? e.getMessage()
+                        : "authentication failed: " + e.getMessage()));
           } catch (IOException | Caller.RemoteError | RuntimeException e) {
             f.complete(unavailable(t0, e.getMessage()));
           }

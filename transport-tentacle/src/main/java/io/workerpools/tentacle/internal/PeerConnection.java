@@ -33,11 +33,23 @@ public final class PeerConnection implements Closeable {
   }
 
   /** The peer's certificate was not the pinned one, or the peer refused ours. Never retried. */
-  public static final class PeerAuthenticationFailure extends ConnectFailure {
+  public static class PeerAuthenticationFailure extends ConnectFailure {
     private static final long serialVersionUID = 1L;
 
     public PeerAuthenticationFailure(String message, Throwable cause) {
       super(message, cause);
+    }
+  }
+
+  /**
+   * The agent answered the preamble with a refusal (no common protocol version, a host no longer
+   * trusted). Never retried: an operator must act.
+   */
+  public static final class PeerRefusal extends PeerAuthenticationFailure {
+    private static final long serialVersionUID = 1L;
+
+    PeerRefusal(String message) {
+      super(message, null);
     }
   }
 
@@ -129,17 +141,16 @@ public final class PeerConnection implements Closeable {
       if (!answer.words().startsWith("OK")) {
         // The agent's own refusal (a host no longer trusted, no common protocol version): retrying
         // cannot help until an operator acts, as with a refused certificate.
-        throw new PeerAuthenticationFailure(
+        throw new PeerRefusal(
             "the agent at "
                 + address.getHostString()
                 + ":"
                 + address.getPort()
                 + " refused the connection: "
-                + answer.words(),
-            null);
+                + answer.words());
       }
       if (!ProtocolVersions.CURRENT.speaks(answer.version())) {
-        throw new PeerAuthenticationFailure(
+        throw new PeerRefusal(
             "the agent at "
                 + address.getHostString()
                 + ":"
@@ -148,8 +159,7 @@ public final class PeerConnection implements Closeable {
                 + answer.version()
                 + ", which this host does not speak ("
                 + ProtocolVersions.CURRENT
-                + ")",
-            null);
+                + ")");
       }
       deadline.cancel(false);
       if (s.isClosed()) {
