@@ -12,6 +12,7 @@ import io.workerpools.transport.ScriptResult;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -82,6 +83,63 @@ class PollingSeveralServersTest {
       assertThat(r.exitCode().getAsInt()).isEqualTo(4);
       assertThat(lines.texts()).containsExactly("direct");
     }
+  }
+
+  @Test
+  void anAgentProcessGivenBothNodesOnItsCommandLineIsServedByEach() throws Exception {
+    a = node(NODE_A);
+    b = node(NODE_B);
+    Path agentHome = home.resolve("cli-agent");
+    TentacleCertificate agentCert =
+        TentacleCertificate.loadOrCreate(agentHome.resolve("certificate"), "agent");
+    a.registerPollingAgent("cli-multi", agentCert.thumbprint());
+    b.registerPollingAgent("cli-multi", agentCert.thumbprint());
+    try (AgentProcess p =
+        AgentProcess.start(
+            AgentProcess.classpath(),
+            agentHome,
+            List.of(
+                "poll",
+                "--server",
+                hostPort(a.pollingAddress()),
+                "--server",
+                hostPort(b.pollingAddress()),
+                "--subscription",
+                "cli-multi",
+                "--trust",
+                NODE_A.thumbprint(),
+                "--trust",
+                NODE_B.thumbprint(),
+                "--connections",
+                "1",
+                "--backoff-min",
+                "50ms",
+                "--backoff-max",
+                "300ms"))) {
+      assertThat(p.thumbprint()).isEqualTo(agentCert.thumbprint());
+      awaitUntil(
+          Duration.ofSeconds(30),
+          () ->
+              a.idlePollingConnections("cli-multi") == 1
+                  && b.idlePollingConnections("cli-multi") == 1,
+          "a connection to each node");
+      Worker w = TestSupport.pollingWorker("cli-multi-w", "cli-multi", agentCert.thumbprint());
+      int n = 0;
+      for (TentacleTransport node : new TentacleTransport[] {a, b}) {
+        n++;
+        TestSupport.Lines lines = new TestSupport.Lines();
+        ScriptResult r =
+            result(
+                node.start(w, ScriptRequest.bash("echo node " + n + "; exit " + n), lines),
+                Duration.ofSeconds(30));
+        assertThat(r.exitCode().getAsInt()).isEqualTo(n);
+        assertThat(lines.texts()).containsExactly("node " + n);
+      }
+    }
+  }
+
+  private static String hostPort(InetSocketAddress address) {
+    return address.getAddress().getHostAddress() + ":" + address.getPort();
   }
 
   @Test

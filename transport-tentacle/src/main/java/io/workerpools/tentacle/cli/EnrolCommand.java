@@ -94,7 +94,7 @@ final class EnrolCommand implements Callable<Integer> {
     }
     String address;
     try {
-      address = (String) Setting.POLL_SERVER.parse(server);
+      address = Setting.hostPort(server.strip());
     } catch (IllegalArgumentException e) {
       throw new ConfigurationException("--server", e.getMessage());
     }

@@ -6,6 +6,7 @@ import io.workerpools.tentacle.TentacleAgent;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
@@ -129,20 +130,21 @@ abstract class RunCommand implements Callable<Integer> {
 
     @Override
     void mode(TentacleAgent.Builder b, Settings s) {
-      String server = s.text(Setting.POLL_SERVER);
+      List<String> servers = s.has(Setting.POLL_SERVER) ? s.list(Setting.POLL_SERVER) : List.of();
       String subscription = s.text(Setting.POLL_SUBSCRIPTION);
-      if (server == null || subscription == null) {
+      if (servers.isEmpty() || subscription == null) {
         throw new ConfigurationException(
-            server == null ? Setting.POLL_SERVER.flag() : Setting.POLL_SUBSCRIPTION.flag(),
+            servers.isEmpty() ? Setting.POLL_SERVER.flag() : Setting.POLL_SUBSCRIPTION.flag(),
             "poll needs --server HOST:PORT and --subscription ID (or poll.server and"
                 + " poll.subscription in the config file)");
       }
-      int colon = server.lastIndexOf(':');
-      b.poll(
-          new InetSocketAddress(
-              server.substring(0, colon), Integer.parseInt(server.substring(colon + 1))),
-          subscription,
-          s.integer(Setting.POLL_CONNECTIONS));
+      int connections = s.integer(Setting.POLL_CONNECTIONS);
+      b.poll(address(servers.get(0)), subscription, connections);
+      // Further host nodes: each served directly, over the same number of connections, each
+      // server's certificate checked against the agent's trust (stored and --trust).
+      for (String more : servers.subList(1, servers.size())) {
+        b.pollServer(address(more));
+      }
       Duration min = s.duration(Setting.POLL_BACKOFF_MIN);
       Duration max = s.duration(Setting.POLL_BACKOFF_MAX);
       if (backoffMs != null) {
@@ -162,6 +164,15 @@ abstract class RunCommand implements Callable<Integer> {
             "poll.backoff.max", "must be at least poll.backoff.min (" + min + ") but was " + max);
       }
       b.reconnectBackoff(min, max);
+    }
+
+    private static InetSocketAddress address(String hostPort) {
+      int colon = hostPort.lastIndexOf(':');
+      String host = hostPort.substring(0, colon);
+      if (host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1);
+      }
+      return new InetSocketAddress(host, Integer.parseInt(hostPort.substring(colon + 1)));
     }
 
     @Override

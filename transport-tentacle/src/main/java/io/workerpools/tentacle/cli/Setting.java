@@ -40,8 +40,9 @@ public enum Setting {
       "HOST:PORT",
       null,
       Scope.POLL,
-      "the host's polling port to connect out to",
-      Setting::hostPort),
+      "the host's polling port to connect out to (repeatable: one per host node, each served"
+          + " directly; every node's certificate must be trusted; comma-separated in the file)",
+      Setting::servers),
   /** Polling mode: the subscription id the host registered this agent under. */
   POLL_SUBSCRIPTION(
       "poll.subscription",
@@ -253,7 +254,7 @@ public enum Setting {
 
   /** True if the value may be given several times (the flag repeated). */
   public boolean repeatable() {
-    return this == TRUST;
+    return this == TRUST || this == POLL_SERVER;
   }
 
   Scope scope() {
@@ -339,7 +340,22 @@ public enum Setting {
         "'" + v + "' is not valid: use " + String.join(", ", allowed));
   }
 
-  private static String hostPort(String v) {
+  private static List<String> servers(String v) {
+    List<String> out = new ArrayList<>();
+    for (String part : v.split(",")) {
+      String a = part.strip();
+      if (!a.isEmpty() && !out.contains(hostPort(a))) {
+        out.add(a);
+      }
+    }
+    if (out.isEmpty()) {
+      throw new IllegalArgumentException("is empty: give at least one HOST:PORT");
+    }
+    return List.copyOf(out);
+  }
+
+  /** Checks one {@code HOST:PORT}; returns it. */
+  static String hostPort(String v) {
     int colon = v.lastIndexOf(':');
     if (colon <= 0 || colon == v.length() - 1) {
       throw new IllegalArgumentException("'" + v + "' is not HOST:PORT");

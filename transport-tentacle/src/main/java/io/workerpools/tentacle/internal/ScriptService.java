@@ -50,6 +50,10 @@ public final class ScriptService implements AutoCloseable {
   public static final int MUTEX_TIMEOUT = AgentOutcome.MUTEX_TIMEOUT.code();
 
   private static final Logger LOG = LoggerFactory.getLogger(ScriptService.class);
+
+  /** How long {@link #close} waits for cancelled scripts to end and their threads to stop. */
+  static final Duration CLOSE_WAIT = Duration.ofSeconds(10);
+
   private static final Pattern TICKET = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
   private final Path root;
@@ -287,13 +291,33 @@ public final class ScriptService implements AutoCloseable {
     }
   }
 
+  /**
+   * Cancels every run and returns once their processes have ended and their final state is on disk
+   * (so nothing writes into a workspace after the agent has closed), or after {@link #CLOSE_WAIT}
+   * at most; a run still not ended then is logged and left to its daemon threads.
+   */
   @Override
   public void close() {
+    long deadline = System.nanoTime() + CLOSE_WAIT.toNanos();
     for (ScriptRun r : runs.values()) {
       r.cancel(End.of(AgentOutcome.CANCELLED, "the agent shut down"));
     }
-    runner.close();
-    threads.shutdownNow();
+    try {
+      for (ScriptRun r : runs.values()) {
+        long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+        if (left <= 0 || !r.awaitComplete(left)) {
+          LOG.warn("script {} had not ended {} after the agent cancelled it", r.ticket, CLOSE_WAIT);
+          break;
+        }
+      }
+      runner.close();
+      threads.shutdownNow();
+      threads.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      runner.close();
+      threads.shutdownNow();
+    }
     for (ScriptRun r : runs.values()) {
       r.workspace.closeLog();
     }

@@ -157,6 +157,32 @@ class AgentCliTest {
   }
 
   @Test
+  void pollServersAreRepeatableAndABadOneIsNamed() throws Exception {
+    Path home = Files.createDirectory(dir.resolve("home-poll"));
+    Files.writeString(
+        home.resolve("agent.properties"), "poll.server = 127.0.0.1:10943, [::1]:10944\n");
+    AgentCli.Run r = AgentCli.run(dir, "--home", home.toString(), "show-config", "--json");
+    assertThat(r.exit()).as("%s", r).isZero();
+    JsonNode s = JSON.readTree(r.out()).get("settings");
+    assertThat(s.get("poll.server").get("value").asText()).isEqualTo("127.0.0.1:10943,[::1]:10944");
+
+    AgentCli.Run bad =
+        AgentCli.run(
+            dir,
+            "--home",
+            home.toString(),
+            "poll",
+            "--server",
+            "127.0.0.1:10943",
+            "--server",
+            "node-b",
+            "--subscription",
+            "s");
+    assertThat(bad.exit()).as("%s", bad).isEqualTo(Cli.USAGE);
+    assertThat(bad.err()).contains("--server").contains("'node-b' is not HOST:PORT");
+  }
+
+  @Test
   void theHomeIsNeverTheCurrentDirectoryIsCreatedOwnerOnlyAndAnUnsafeOneIsRefused()
       throws Exception {
     // No --home: the platform default, here for this user, and nothing is created by show-config.
