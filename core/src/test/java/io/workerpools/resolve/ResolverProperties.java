@@ -86,6 +86,23 @@ class ResolverProperties {
 
   @Provide
   Arbitrary<List<Op>> operations() {
+    return operations(new int[] {4, 1, 1, 3, 1, 1, 1, 2, 8, 4, 2});
+  }
+
+  /**
+   * Many workers added and acquisitions with few releases and changes in between, so that several
+   * workers often tie on the fewest leases (the general mix makes ties rare).
+   */
+  @Provide
+  Arbitrary<List<Op>> tieHeavyOperations() {
+    return operations(new int[] {10, 0, 0, 1, 0, 0, 0, 0, 8, 1, 1});
+  }
+
+  /**
+   * Weights: add, remove, move, health, enable, drain, moveDefault, builtIn, acquire, release,
+   * advance.
+   */
+  private static Arbitrary<List<Op>> operations(int[] weight) {
     Arbitrary<Integer> w = Arbitraries.integers().between(0, WORKERS - 1);
     Arbitrary<Set<Integer>> pools = Arbitraries.integers().between(0, POOLS - 1).set().ofMinSize(1);
     Arbitrary<Op> add =
@@ -137,17 +154,17 @@ class ResolverProperties {
             .as(Release::new);
     Arbitrary<Op> advance = Arbitraries.integers().between(1, 12).map(Advance::new);
     return Arbitraries.frequencyOf(
-            Tuple.of(4, add),
-            Tuple.of(1, remove),
-            Tuple.of(1, move),
-            Tuple.of(3, health),
-            Tuple.of(1, enable),
-            Tuple.of(1, drain),
-            Tuple.of(1, moveDefault),
-            Tuple.of(2, builtIn),
-            Tuple.of(8, acquire),
-            Tuple.of(4, release),
-            Tuple.of(2, advance))
+            Tuple.of(weight[0], add),
+            Tuple.of(weight[1], remove),
+            Tuple.of(weight[2], move),
+            Tuple.of(weight[3], health),
+            Tuple.of(weight[4], enable),
+            Tuple.of(weight[5], drain),
+            Tuple.of(weight[6], moveDefault),
+            Tuple.of(weight[7], builtIn),
+            Tuple.of(weight[8], acquire),
+            Tuple.of(weight[9], release),
+            Tuple.of(weight[10], advance))
         .list()
         .ofMinSize(20)
         .ofMaxSize(60);
@@ -604,7 +621,7 @@ class ResolverProperties {
 
   @Property(tries = 150)
   void theIndexChoosesExactlyWhatThePlainFewestLeasesStrategyChooses(
-      @ForAll("operations") List<Op> ops) throws Exception {
+      @ForAll("tieHeavyOperations") List<Op> ops) throws Exception {
     // The same strategy, hidden behind a lambda, so that the resolver cannot recognise it and
     // hands it the scanned candidate list instead of reading its index.
     SelectionStrategy plain = eligible -> SelectionStrategy.FEWEST_LEASES.select(eligible);
@@ -628,7 +645,7 @@ class ResolverProperties {
         }
       }
       Statistics.label("a tie was broken").collect(ties > 0);
-      Statistics.label("a tie was broken").coverage(c -> c.check(true).count(n -> n >= 3));
+      Statistics.label("a tie was broken").coverage(c -> c.check(true).percentage(pc -> pc >= 5));
     }
   }
 
